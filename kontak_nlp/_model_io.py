@@ -1,0 +1,179 @@
+"""Reading and writing model directories safely (safetensors only, no remote code, checksums).
+
+Two directory layouts are understood:
+
+* a plain Hugging Face directory (``config.json`` + ``model.safetensors`` + tokenizer), which is
+  what ``save_pretrained(merged=True)`` writes and what ``transformers.pipeline`` loads;
+* a kontak adapter directory (``config.json`` + ``adapter_config.json`` +
+  ``adapter_model.safetensors`` + ``kontak_config.json`` naming the base encoder), which keeps the
+  shipped default model small. It is merged into its base on load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kontak_nlp._integrity import verify_checksums, write_checksums
+from kontak_nlp.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+KONTAK_CONFIG = "kontak_config.json"
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+_PICKLE_FILES = ("pytorch_model.bin", "model.ckpt", "tf_model.h5")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def ordered_labels(config: Any) -> list[str]:
+    """Label names sorted by id from ``config.id2label`` (keys may be int or str)."""
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(name) for _, name in sorted(id2label.items(), key=lambda kv: int(kv[0]))]
+
+
+def model_max_length(model: Any, tokenizer: Any) -> int:
+    """The usable token limit: the smaller of the tokenizer's limit, the position table and 512."""
+    limit = 512
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions:
+        offset = 2 if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta"} else 0
+        limit = min(limit, int(positions) - offset)
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if tok_limit and tok_limit < 1_000_000:
+        limit = min(limit, int(tok_limit))
+    return limit
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' "newly initialized weights" chatter during controlled loads."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    if not file.exists():
+        raise ModelLoadError(f"{file}: required file is missing")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{file}: not valid JSON ({err}); the file is truncated or corrupted") from err
+
+
+def _check_safetensors(file: Path) -> None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            names = list(handle.keys())
+            if names:
+                handle.get_slice(names[-1])
+    except Exception as err:  # safetensors raises several error types for damaged files
+        raise ModelLoadError(
+            f"{file}: cannot read safetensors weights ({err}); truncated or corrupted"
+        ) from err
+
+
+def check_model_dir(path: Path) -> None:
+    """Validate a local model directory before handing it to transformers; errors name the file."""
+    if not path.is_dir():
+        raise ModelLoadError(f"{path}: model directory does not exist")
+    _read_json(path / "config.json")
+    verify_checksums(path)
+    if (path / ADAPTER_CONFIG).exists():
+        _read_json(path / KONTAK_CONFIG)
+        if not (path / ADAPTER_WEIGHTS).exists():
+            _missing(path / ADAPTER_WEIGHTS)
+        _check_safetensors(path / ADAPTER_WEIGHTS)
+        return
+    present = [name for name in _WEIGHT_FILES if (path / name).exists()]
+    if not present:
+        pickled = [name for name in _PICKLE_FILES if (path / name).exists()]
+        hint = f" (found {pickled[0]}, which kontak_nlp refuses to unpickle)" if pickled else ""
+        _missing(path / "model.safetensors", hint)
+    if (path / "model.safetensors").exists():
+        _check_safetensors(path / "model.safetensors")
+
+
+def _missing(file: Path, hint: str = "") -> None:
+    raise ModelLoadError(f"{file}: weights file is missing{hint}")
+
+
+def load_model_and_tokenizer(path: str | Path) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` from a local directory or, for users who are online, a hub id."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    local = Path(path)
+    if not local.exists():
+        if not _HUB_ID.match(str(path)):
+            raise ModelLoadError(f"{path}: model directory does not exist")
+        logger.info("%s is not a local directory; loading it from the Hugging Face hub", path)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)
+            return model, AutoTokenizer.from_pretrained(str(path))
+        except OSError as err:
+            raise ModelLoadError(
+                f"{path}: not a local directory and not loadable from the hub ({err})"
+            ) from err
+    check_model_dir(local)
+    if (local / ADAPTER_CONFIG).exists():
+        return _load_adapter_dir(local)
+    with quiet_transformers():
+        model = AutoModelForSequenceClassification.from_pretrained(str(local), use_safetensors=True)
+    return model, AutoTokenizer.from_pretrained(str(local))
+
+
+def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
+    from peft import PeftModel
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from kontak_nlp.backbone import resolve_base
+
+    base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
+    config = AutoConfig.from_pretrained(str(path))
+    with quiet_transformers():
+        model = AutoModelForSequenceClassification.from_pretrained(base, config=config, use_safetensors=True)
+        model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+    tokenizer_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
+    return model, AutoTokenizer.from_pretrained(str(tokenizer_dir))
+
+
+def save_model(model: Any, tokenizer: Any, path: Path, *, merged: bool = True) -> Path:
+    """Write ``model`` to ``path`` as a plain HF directory or, with ``merged=False``, as adapters."""
+    path.mkdir(parents=True, exist_ok=True)
+    is_peft = hasattr(model, "peft_config")
+    if merged or not is_peft:
+        if not merged:
+            logger.warning("model has no adapters; saving full weights")
+        plain = copy.deepcopy(model).merge_and_unload() if is_peft else model
+        with quiet_transformers():
+            plain.save_pretrained(str(path))
+        tokenizer.save_pretrained(str(path))
+    else:
+        with quiet_transformers():
+            model.save_pretrained(str(path))
+        model.config.save_pretrained(str(path))
+        base = getattr(model.config, "kontak_base", None) or "default"
+        (path / KONTAK_CONFIG).write_text(json.dumps({"base": base}, indent=2) + "\n", encoding="utf-8")
+        if base != "default":
+            tokenizer.save_pretrained(str(path))
+    write_checksums(path)
+    return path

@@ -1,0 +1,23 @@
+"""Exceptions raised by kontak_nlp. All derive from :class:`KontakError`."""
+
+from __future__ import annotations
+
+
+class KontakError(Exception):
+    """Base class of every error kontak_nlp raises on purpose."""
+
+
+class BackboneError(KontakError):
+    """The embedded backbone could not be converted, found or verified."""
+
+
+class ModelLoadError(KontakError):
+    """A model directory is missing, incomplete, corrupted or unsafe to load."""
+
+
+class InputError(KontakError, ValueError):
+    """A text or data row cannot be processed; the message names its position."""
+
+
+class DataError(KontakError, ValueError):
+    """A data file or dataset is malformed (missing column, unknown label, too few examples...)."""

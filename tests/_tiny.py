@@ -1,0 +1,50 @@
+"""Tiny offline BERT classifiers for tests: WordPiece vocab, 2 layers, hidden 32, built in seconds."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+from kontak_nlp import DEFAULT_LABELS, Classifier
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "menteri luar negeri bertemu pertemuan membahas sepakat menilai menegaskan mendesak menuntut "
+    "meminta harus perang sanksi sejak kata jakarta tokyo di dan pada senin the minister met talks "
+    "urged said war since"
+).split()
+
+
+def write_vocab(directory: Path) -> Path:
+    """A ~100-piece WordPiece vocab: specials, some words, letters, digits, ##letters, punctuation."""
+    pieces = SPECIAL + WORDS + list(string.ascii_lowercase) + list(string.digits)
+    pieces += [f"##{c}" for c in string.ascii_lowercase + string.digits] + list(".,!?\"'-()/:")
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(dict.fromkeys(pieces)) + "\n", encoding="utf-8")
+    return vocab
+
+
+def build_tiny_model(directory: Path, labels: Sequence[str] = DEFAULT_LABELS, seed: int = 0) -> Path:
+    """Save a random tiny BertForSequenceClassification + fast tokenizer to ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizerFast(vocab_file=str(write_vocab(directory)), model_max_length=64)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        initializer_range=0.2,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+    model = BertForSequenceClassification(config)
+    Classifier(model, tokenizer, device="cpu").save_pretrained(directory)
+    return directory

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _tiny import build_tiny_model  # noqa: E402
+
+from kontak_nlp import Classifier  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved tiny 4-label model directory, built once per session."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def _tiny_classifier_session(tiny_model_dir: Path) -> Classifier:
+    return Classifier.from_pretrained(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture
+def tiny_classifier(_tiny_classifier_session: Classifier) -> Classifier:
+    """A fresh copy of the tiny classifier for each test."""
+    return copy.deepcopy(_tiny_classifier_session)

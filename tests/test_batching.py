@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kontak_nlp._batching import length_sorted_batches, resolve_device, resolve_precision, softmax
+
+
+def test_batches_cover_every_index_once_longest_first() -> None:
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(1, 100, 103)
+    batches = list(length_sorted_batches(lengths, 10))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(103))
+    assert [len(b) for b in batches] == [10] * 10 + [3]
+    assert all(lengths[a] >= lengths[b] for a, b in zip(flat, flat[1:]))
+
+
+def test_restoring_order_by_index_assignment() -> None:
+    lengths = [5, 1, 9, 3, 9]
+    out = np.empty(len(lengths), dtype=int)
+    for batch in length_sorted_batches(lengths, 2):
+        out[batch] = np.asarray(lengths)[batch] * 10
+    assert out.tolist() == [50, 10, 90, 30, 90]
+
+
+def test_batch_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        list(length_sorted_batches([1], 0))
+
+
+def test_device_resolution() -> None:
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="not a valid device"):
+        resolve_device("gpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+
+
+def test_precision_resolution() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) is None
+    assert resolve_precision("bf16", cpu) is torch.bfloat16
+    assert resolve_precision("auto", cpu) in (None, torch.bfloat16)
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("int3", cpu)
+
+
+def test_softmax_is_stable_and_tempered() -> None:
+    logits = np.array([[1000.0, 0.0], [1.0, 1.0]])
+    assert softmax(logits).tolist() == [[1.0, 0.0], [0.5, 0.5]]
+    assert softmax(np.array([[2.0, 0.0]]), temperature=2.0)[0, 0] == pytest.approx(1 / (1 + np.exp(-1)))
