@@ -32,7 +32,8 @@ _FULL_PATTERNS = (
     ("read_also", r"(?:baca|simak|lihat|tonton|saksikan|read|see|watch)\s+(?:juga|pula|also|more)\b.*"),
     (
         "read_also",
-        r"(?:baca|read)\s*:.*|(?:artikel|berita) (?:terkait|lainnya)\s*:?.*|related(?: articles?)?\s*:.*",
+        r"(?:baca|read|tonton|watch|simak)\s*:.*|(?:baca|lihat|simak) selengkapnya\b.*"
+        r"|(?:artikel|berita) (?:terkait|lainnya)\s*:?.*|related(?: articles?)?\s*:.*",
     ),
     ("share", r"(?:share|bagikan|kongsi|kongsikan)(?: (?:this|artikel ini|berita ini|on \w+))?\s*:?"),
     ("loading", r"(?:loading|memuat|memuatkan|please wait|mohon tunggu)\s*(?:\.{2,}|…)?"),
@@ -84,8 +85,26 @@ _SEARCH_PATTERNS = (
     ),
     ("subscribe", r"\bsubscribe (?:to|now)\b|sign up (?:for|to) (?:our|the) newsletter"),
 )
-_FULL_RULES = tuple((reason, re.compile(pattern, re.IGNORECASE)) for reason, pattern in _FULL_PATTERNS)
-_SEARCH_RULES = tuple((reason, re.compile(pattern, re.IGNORECASE)) for reason, pattern in _SEARCH_PATTERNS)
+
+
+def _compile(rules: tuple[tuple[str, str], ...], flags: int = 0) -> re.Pattern[str]:
+    """One alternation with a named group per reason, tried in order (one regex call per unit)."""
+    merged: dict[str, list[str]] = {}
+    for reason, pattern in rules:
+        merged.setdefault(reason, []).append(pattern)
+    alternatives = (f"(?P<{reason}>{'|'.join(patterns)})" for reason, patterns in merged.items())
+    return re.compile("|".join(alternatives), flags)
+
+
+_FULL_RE = _compile(_FULL_PATTERNS, re.IGNORECASE)
+_SEARCH_RE = _compile(_SEARCH_PATTERNS)  # applied to lowercased text
+# Cheap substring gate: the search patterns can only match a text that contains one of these.
+_SEARCH_TRIGGERS = tuple(
+    "pihak ketiga|third|jaminan|warrant|representation|siaran|akhbar|komentar|comment|subscri|langganan|"
+    "follow us|ikuti kami|sertai kami|google news|whatsapp|telegram|instagram|tiktok|youtube|twitter|"
+    "facebook|newsletter".split("|")
+)
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 def is_boilerplate(unit_text: str) -> str | None:
@@ -111,17 +130,14 @@ def is_boilerplate(unit_text: str) -> str | None:
     text = unit_text.strip()
     if not text:
         return None
-    if not any(ch.isalnum() for ch in text):
+    if not _ALNUM_RE.search(text):
         return "decoration"
-    if len(text) <= 300:
-        for reason, pattern in _FULL_RULES:
-            if pattern.fullmatch(text):
-                return reason
-    head = text[:2000]
-    for reason, pattern in _SEARCH_RULES:
-        if pattern.search(head):
-            return reason
-    return None
+    match = _FULL_RE.fullmatch(text) if len(text) <= 300 else None
+    if match is None:
+        head = text[:2000].lower()
+        if any(trigger in head for trigger in _SEARCH_TRIGGERS):
+            match = _SEARCH_RE.search(head)
+    return match.lastgroup if match else None
 
 
 _CONNECTORS = frozenset("vs vs. v x & - – dan di ke and of the in on".split())
@@ -197,7 +213,7 @@ def find_duplicates(texts: Sequence[str], *, min_words: int = 8) -> set[int]:
     """Find units that repeat earlier units, as when a scraped page repeats its body.
 
     A unit is a duplicate when its exact text occurred earlier and it is long (``min_words`` words
-    or more) or part of a run of at least two consecutive repeated units.
+    or more), or when it and its neighbour repeat an earlier pair of consecutive units.
 
     Args:
         texts: Unit texts in document order (content units only).
@@ -211,15 +227,14 @@ def find_duplicates(texts: Sequence[str], *, min_words: int = 8) -> set[int]:
         [3, 4]
     """
     seen: set[str] = set()
-    repeated = []
-    for text in texts:
-        repeated.append(text in seen)
-        seen.add(text)
+    pairs: set[tuple[str, str]] = set()
     found: set[int] = set()
-    for i, rep in enumerate(repeated):
-        if not rep:
-            continue
-        in_run = (i > 0 and repeated[i - 1]) or (i + 1 < len(repeated) and repeated[i + 1])
-        if in_run or _word_count(texts[i]) >= min_words:
+    for i, text in enumerate(texts):
+        if text in seen and _word_count(text) >= min_words:
             found.add(i)
+        if i and (texts[i - 1], text) in pairs:
+            found.update((i - 1, i))
+        seen.add(text)
+        if i:
+            pairs.add((texts[i - 1], text))
     return found

@@ -112,7 +112,7 @@ class Classifier:
     @property
     def temperature(self) -> float:
         """The calibration temperature stored in the model config (1.0 when none is stored)."""
-        return float(getattr(self.model.config, "temperature", None) or 1.0)
+        return float(getattr(self.model.config, "calibration_temperature", None) or 1.0)
 
     # ------------------------------------------------------------------ prediction API
     def predict_logits(

@@ -61,6 +61,7 @@ _OPENERS = "\"'“‘„«‹([¿¡"
 _CANDIDATE_RE = re.compile(r"(?<=[.!?…\"'”’»›)\]])\s+")
 _INITIALS_RE = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _ELLIPSIS_FURNITURE = frozenset({"loading", "memuat", "memuatkan"})
+_FURNITURE_START_RE = re.compile(r"(?:loading|memuat|memuatkan)(?:\.{2,}|…)", re.IGNORECASE)
 _MAX_TOKEN = 30
 _Lines = list[list[tuple[int, int]]]  # the (start, end) spans of the units, line by line
 
@@ -110,6 +111,11 @@ class Sentence:
         boilerplate: True for site furniture that should not be classified.
         reason: For boilerplate, the rule that matched (``"read_also"``, ``"credit"``, ``"kicker"``,
             ``"duplicate"``...); None otherwise.
+
+    Example:
+        >>> unit = segment("Menlu tiba. Reuters").units[1]
+        >>> (unit.text, unit.start, unit.end, unit.boilerplate, unit.reason)
+        ('Reuters', 12, 19, True, 'credit')
     """
 
     text: str
@@ -128,6 +134,17 @@ class Segmentation:
     Attributes:
         text: The original text.
         units: All units in document order, boilerplate included.
+
+    Example:
+        >>> seg = segment("Menlu tiba. Ia disambut.\\nShare:")
+        >>> len(seg), seg[1].text, [b.text for b in seg.boilerplate]
+        (2, 'Ia disambut.', ['Share:'])
+        >>> print(seg)
+        Segmentation(2 sentences, 1 boilerplate)
+          [0] 0:11 p0  Menlu tiba.
+          [1] 12:24 p0  Ia disambut.
+        boilerplate:
+          [2] 25:31 p1  (share) Share:
     """
 
     text: str = field(repr=False)
@@ -191,6 +208,9 @@ def _is_abbreviation(token: str, abbrevs: tuple[frozenset[str], frozenset[str]])
 
 
 def _is_blank(ch: str) -> bool:
+    """Whitespace, control and format characters (NBSP, BOM, zero-width space) are trimmed off units."""
+    if ch.isprintable():
+        return ch == " "
     return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")
 
 
@@ -243,7 +263,8 @@ def _split_line(text: str, start: int, end: int, abbrevs: tuple) -> Iterator[tup
             break
         nxt = text[ws_end]
         if not (nxt.isupper() or nxt.istitle() or nxt.isdigit() or nxt in _OPENERS):
-            continue
+            if not _FURNITURE_START_RE.match(text, ws_end, end):
+                continue
         close = ws_start
         while close > lo and text[close - 1] in _CLOSERS:
             close -= 1
@@ -292,8 +313,8 @@ def _line_reasons(text: str, lines: _Lines, config: SegmenterConfig) -> list[lis
     """Give each unit its boilerplate reason (None for content)."""
     reasons = [[is_boilerplate(text[s:e]) for s, e in line] for line in lines]
     for line_reasons in reasons:
-        if len(line_reasons) > 1 and line_reasons[-1] == "caption":
-            line_reasons[:] = ["caption"] * len(line_reasons)  # "<caption>. (Foto: AFP)"
+        if 1 < len(line_reasons) <= 3 and line_reasons[-1] == "caption":
+            line_reasons[:] = ["caption"] * len(line_reasons)  # a caption line "<caption>. (Foto: AFP)"
     content = [i for i, rs in enumerate(reasons) if any(r is None for r in rs)]
     first_lines = [text[lines[i][0][0] : lines[i][-1][1]] for i in content[:3]]
     for pos in find_kicker_lines(first_lines):

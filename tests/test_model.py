@@ -112,7 +112,7 @@ def test_save_load_roundtrip_and_plain_pipeline(tiny_classifier: Classifier, tmp
 
 def test_temperature_from_config_calibrates_scores(tiny_classifier: Classifier) -> None:
     raw = tiny_classifier.predict_proba(TEXTS)
-    tiny_classifier.model.config.temperature = 3.0
+    tiny_classifier.model.config.calibration_temperature = 3.0
     softer = tiny_classifier.predict_proba(TEXTS)
     assert tiny_classifier.predict(TEXTS) == [tiny_classifier.labels[i] for i in raw.argmax(1)]
     assert (softer.max(axis=1) <= raw.max(axis=1) + 1e-6).all()

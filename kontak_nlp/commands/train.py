@@ -1,0 +1,79 @@
+"""``kontak-nlp train``: fine-tune on a corpus or any JSONL/CSV/Parquet of (text, label)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_FLAG_TO_FIELD = {
+    "base": "base",
+    "from_model": "from_model",
+    "labels": "labels",
+    "text_column": "text_column",
+    "label_column": "label_column",
+    "group_column": "group_column",
+    "epochs": "epochs",
+    "lr": "lr",
+    "batch_size": "batch_size",
+    "seed": "seed",
+    "max_length": "max_length",
+    "method": "method",
+    "save_format": "save_format",
+    "num_threads": "num_threads",
+}
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``train`` command."""
+    parser = subparsers.add_parser(
+        "train",
+        help="fine-tune a classifier",
+        description="Fine-tune a sentence classifier. Flags override values from --config.",
+    )
+    parser.add_argument("--data", required=True, help="training data: file or directory (jsonl/csv/parquet)")
+    parser.add_argument("--dev", help="dev data (default: carve 10%% of the training groups)")
+    parser.add_argument("--out", required=True, help="output model directory")
+    parser.add_argument("--config", help="a TOML ([train] table) or JSON TrainConfig file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    parser.add_argument("--base", help="'default' (embedded e5-small), a local HF dir or a hub id")
+    parser.add_argument("--from-model", help="warm-start from a trained classifier directory")
+    parser.add_argument("--labels", help="comma-separated label order, or 'auto' to take them from the data")
+    parser.add_argument("--text-column")
+    parser.add_argument("--label-column")
+    parser.add_argument("--group-column", help="column that keeps rows together when carving dev")
+    parser.add_argument("--epochs", type=float)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--max-length", type=int)
+    parser.add_argument("--method", choices=["lora", "full"])
+    parser.add_argument("--save-format", choices=["merged", "adapter", "both"])
+    parser.add_argument("--num-threads", type=int)
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    parser.set_defaults(handler=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Merge --config, --set and explicit flags (highest priority) into a TrainConfig."""
+    from kontak_nlp.config import TrainConfig, apply_overrides
+
+    base = TrainConfig.from_file(args.config, args.set).to_dict() if args.config else apply_overrides({}, args.set)
+    for flag, field in _FLAG_TO_FIELD.items():
+        value = getattr(args, flag)
+        if value is not None:
+            base[field] = value
+    base["output_dir"] = args.out
+    return TrainConfig.from_dict(base)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and report where the model went."""
+    from kontak_nlp.trainer import train
+
+    config = build_config(args)
+    clf = train(config, args.data, args.dev, resume=args.resume)
+    logger.info("saved a %d-label model to %s", len(clf.labels), config.output_dir)
+    return 0

@@ -1,0 +1,154 @@
+"""Training configuration: one dataclass, validated, saved next to the weights, overridable by CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_METHODS = ("lora", "full")
+_SAVE_FORMATS = ("merged", "adapter", "both")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Saved as ``training_args.json`` with the model.
+
+    Attributes:
+        output_dir: Where the trained model (and ``checkpoints/``) is written.
+        base: ``"default"`` (the embedded multilingual-e5-small), a local HF directory or a hub id
+            such as ``"indobenchmark/indobert-base-p1"``.
+        from_model: Warm-start from a trained kontak/HF classifier: its encoder is kept, head rows of
+            labels that still exist are kept, new labels get fresh rows.
+        labels: The ordered label set; ``None`` takes it from the training data.
+        text_column / label_column / group_column: Column names; ``group_column`` (e.g. the article id)
+            keeps groups together when a dev split is carved out of the training data.
+        method: ``"lora"`` (PEFT LoRA adapters + a trained head) or ``"full"`` fine-tuning.
+        lora_r / lora_alpha / lora_dropout: LoRA hyper-parameters.
+        epochs, lr, batch_size, max_length, weight_decay, warmup_ratio, seed: The usual.
+        class_weighting: ``"balanced"`` weights the loss by inverse class frequency, ``"none"`` does not.
+        early_stopping_patience: Epochs without dev macro-F1 improvement before stopping (0 = off).
+        dev_fraction: Share of training groups held out as dev when no dev data is given.
+        calibrate: Fit a temperature on dev and store it in the model config.
+        save_format: ``"merged"`` (plain HF directory), ``"adapter"`` (small, needs the base) or ``"both"``.
+        num_threads: torch CPU threads (None leaves torch's default).
+
+    Example:
+        >>> cfg = TrainConfig(output_dir="runs/demo", epochs=2)
+        >>> TrainConfig.from_dict(cfg.to_dict()) == cfg
+        True
+    """
+
+    output_dir: str = "runs/model"
+    base: str = "default"
+    from_model: str | None = None
+    labels: list[str] | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    group_column: str | None = "article_id"
+    method: str = "lora"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    epochs: float = 6.0
+    lr: float | None = None
+    batch_size: int = 32
+    max_length: int = 128
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    seed: int = 42
+    class_weighting: str = "balanced"
+    early_stopping_patience: int = 2
+    dev_fraction: float = 0.1
+    calibrate: bool = True
+    save_format: str = "merged"
+    num_threads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.method in _METHODS, f"method must be one of {_METHODS}, got {self.method!r}"),
+            (self.save_format in _SAVE_FORMATS, f"save_format must be one of {_SAVE_FORMATS}"),
+            (self.class_weighting in ("balanced", "none"), "class_weighting must be 'balanced' or 'none'"),
+            (self.epochs > 0, f"epochs must be > 0, got {self.epochs}"),
+            (self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (8 <= self.max_length <= 512, f"max_length must be in [8, 512], got {self.max_length}"),
+            (0 < self.dev_fraction < 0.5, f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}"),
+            (self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig: {message}")
+        if isinstance(self.labels, str):
+            self.labels = None if self.labels == "auto" else [s.strip() for s in self.labels.split(",")]
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr`` or the method's default (LoRA 5e-4, full fine-tuning 5e-5)."""
+        return self.lr if self.lr is not None else (5e-4 if self.method == "lora" else 5e-5)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+        """Read a ``.toml`` (its ``[train]`` table) or ``.json`` file, then apply ``key=value`` overrides.
+
+        Example:
+            >>> TrainConfig.from_file("training/configs/news4.toml", ["train.lr=3e-5"]).lr  # doctest: +SKIP
+            3e-05
+        """
+        path = Path(path)
+        if path.suffix == ".toml":
+            values = tomllib.loads(path.read_text(encoding="utf-8")).get("train", {})
+        else:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_dict(apply_overrides(values, overrides or []))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the config as JSON."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``train.lr=3e-5``-style overrides; values are parsed as TOML scalars when possible.
+
+    Example:
+        >>> apply_overrides({"lr": 1e-4}, ["train.lr=3e-5", "labels=['a','b']"])
+        {'lr': 3e-05, 'labels': ['a', 'b']}
+    """
+    result = dict(values)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} must look like key=value")
+        key = key.strip().removeprefix("train.")
+        result[key] = _parse_scalar(raw.strip())
+    return result
+
+
+def _parse_scalar(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw

@@ -1,0 +1,269 @@
+"""Fine-tuning: :func:`train` turns labeled sentences into a saved :class:`~kontak_nlp.Classifier`.
+
+It uses ``transformers.Trainer`` (per-epoch dev metrics, checkpoints, early stopping, resume) with a
+class-weighted loss, optional PEFT LoRA adapters, warm starts onto new label sets, and temperature
+calibration on the dev split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kontak_nlp import _model_io
+from kontak_nlp.config import TrainConfig
+from kontak_nlp.data import check_columns, check_label_counts, check_texts, read_table, resolve_labels
+from kontak_nlp.errors import DataError
+from kontak_nlp.model import Classifier
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+_LORA_TARGETS = (
+    r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense"
+    r"|intermediate\.dense|output\.dense)"
+)
+
+
+def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume: bool = False) -> Classifier:
+    """Fine-tune a classifier and save it to ``config.output_dir``.
+
+    Args:
+        config: The run's :class:`TrainConfig`.
+        train_data: A file/directory (JSONL, CSV, Parquet), ``datasets.Dataset``, DataFrame or list of dicts.
+        eval_data: Dev data in the same forms; None carves ``config.dev_fraction`` of the training
+            groups (``config.group_column``) out as dev.
+        resume: Continue from the last checkpoint in ``output_dir/checkpoints``.
+
+    Raises:
+        DataError: Before any training, for a missing column, empty text, unknown label, a label
+            with fewer than 2 examples, a single class, or an output directory that is not writable.
+
+    Example:
+        >>> from kontak_nlp import TrainConfig, train
+        >>> clf = train(TrainConfig(output_dir="runs/demo", epochs=1), "my_labels.jsonl")  # doctest: +SKIP
+    """
+    out = _prepare_output_dir(Path(config.output_dir), resume=resume)
+    if config.num_threads:
+        import torch
+
+        torch.set_num_threads(config.num_threads)
+    train_ds, dev_ds, labels = prepare_datasets(config, train_data, eval_data)
+    model, tokenizer = build_model(config, labels)
+    trainer = _build_trainer(config, model, tokenizer, train_ds, dev_ds, labels, out)
+    try:
+        trainer.train(resume_from_checkpoint=_last_checkpoint(out) if resume else None)
+    except KeyboardInterrupt:
+        logger.warning("interrupted; checkpoints are in %s; rerun with --resume to continue", out / CHECKPOINT_DIR)
+        raise
+    clf = Classifier(trainer.model, tokenizer, device="cpu" if trainer.args.use_cpu else "auto")
+    history = [entry for entry in trainer.state.log_history if "eval_macro_f1" in entry]
+    if config.calibrate:
+        _calibrate(clf, dev_ds, config)
+    _save(clf, config, out, labels, history)
+    return clf
+
+
+def _prepare_output_dir(out: Path, *, resume: bool) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as err:
+        raise DataError(f"{out}: output directory is not writable ({err})") from err
+    if resume and _last_checkpoint(out) is None:
+        raise DataError(f"{out / CHECKPOINT_DIR}: --resume given but no checkpoint found")
+    return out
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = out / CHECKPOINT_DIR
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def prepare_datasets(config: TrainConfig, train_data: Any, eval_data: Any) -> tuple[Any, Any, list[str]]:
+    """Read, validate and split the data; returns ``(train, dev, labels)`` with an integer ``labels`` column."""
+    train_ds = read_table(train_data)
+    check_columns(train_ds, config.text_column, config.label_column, where="training data")
+    check_texts(train_ds, config.text_column, where="training data")
+    labels = resolve_labels(train_ds[config.label_column], config.labels, where="training data")
+    check_label_counts(train_ds[config.label_column], labels, where="training data")
+    if eval_data is None:
+        train_ds, dev_ds = _carve_dev(train_ds, config)
+    else:
+        dev_ds = read_table(eval_data)
+        check_columns(dev_ds, config.text_column, config.label_column, where="dev data")
+        check_texts(dev_ds, config.text_column, where="dev data")
+        resolve_labels(dev_ds[config.label_column], labels, where="dev data")
+    label2id = {name: i for i, name in enumerate(labels)}
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return {"text": batch[config.text_column], "labels": [label2id[v] for v in batch[config.label_column]]}
+
+    keep = lambda ds: ds.map(encode, batched=True, remove_columns=ds.column_names)  # noqa: E731
+    return keep(train_ds), keep(dev_ds), labels
+
+
+def _carve_dev(ds: Any, config: TrainConfig) -> tuple[Any, Any]:
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    index = np.arange(ds.num_rows)
+    targets = ds[config.label_column]
+    if config.group_column and config.group_column in ds.column_names:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=config.dev_fraction, random_state=config.seed)
+        train_idx, dev_idx = next(splitter.split(index, targets, groups=ds[config.group_column]))
+    else:
+        counts = np.unique(targets, return_counts=True)[1]
+        stratify = targets if counts.min() >= 2 and len(counts) <= config.dev_fraction * len(index) else None
+        train_idx, dev_idx = train_test_split(
+            index, test_size=config.dev_fraction, random_state=config.seed, stratify=stratify
+        )
+    logger.info("carved a dev split of %d rows out of %d training rows", len(dev_idx), len(index))
+    return ds.select(sorted(train_idx)), ds.select(sorted(dev_idx))
+
+
+def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
+    """Load the base encoder (or warm-start model) with a head for ``labels``; wrap in LoRA if asked."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kontak_nlp.backbone import resolve_base
+
+    if config.from_model:
+        model, tokenizer = _model_io.load_model_and_tokenizer(config.from_model)
+        model = rehead(model, labels)
+    else:
+        base = resolve_base(config.base)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        id2label = dict(enumerate(labels))
+        with _model_io.quiet_transformers():
+            model = AutoModelForSequenceClassification.from_pretrained(
+                base, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+                use_safetensors=True, ignore_mismatched_sizes=True,
+            )
+        model.config.kontak_base = config.base
+    if config.method == "lora":
+        model = _wrap_lora(model, config)
+    return model, tokenizer
+
+
+def rehead(model: Any, labels: list[str]) -> Any:
+    """Give ``model`` a head for ``labels``: rows of labels it already knows are kept, others are new.
+
+    Example:
+        >>> model = rehead(model, ["meeting_report", "offer", "demand"])  # doctest: +SKIP
+    """
+    import torch
+
+    old_labels = _model_io.ordered_labels(model.config)
+    head = model.classifier if isinstance(model.classifier, torch.nn.Linear) else model.classifier.out_proj
+    new = torch.nn.Linear(head.in_features, len(labels), dtype=head.weight.dtype)
+    std = getattr(model.config, "initializer_range", 0.02)
+    with torch.no_grad():
+        new.weight.normal_(0.0, std)
+        new.bias.zero_()
+        for row, name in enumerate(labels):
+            if name in old_labels:
+                new.weight[row] = head.weight[old_labels.index(name)]
+                new.bias[row] = head.bias[old_labels.index(name)]
+    if isinstance(model.classifier, torch.nn.Linear):
+        model.classifier = new
+    else:
+        model.classifier.out_proj = new
+    kept = [name for name in labels if name in old_labels]
+    logger.info("warm start: kept head rows for %s, new rows for %s", kept, [n for n in labels if n not in kept])
+    model.num_labels = model.config.num_labels = len(labels)
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    return model
+
+
+def _wrap_lora(model: Any, config: TrainConfig) -> Any:
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=_LORA_TARGETS,
+        modules_to_save=["classifier", "pooler"],
+    )
+    model = get_peft_model(model, lora)
+    trainable, total = model.get_nb_trainable_parameters()
+    logger.info("LoRA: %d trainable parameters of %d (%.2f%%)", trainable, total, 100 * trainable / total)
+    return model
+
+
+def _class_weights(train_ds: Any, n_labels: int, scheme: str) -> np.ndarray:
+    counts = np.bincount(np.asarray(train_ds["labels"]), minlength=n_labels).astype(np.float64)
+    if scheme == "none":
+        return np.ones(n_labels, dtype=np.float32)
+    weights = counts.sum() / (n_labels * np.maximum(counts, 1.0))
+    return weights.astype(np.float32)
+
+
+def _build_trainer(config: TrainConfig, model: Any, tokenizer: Any, train_ds: Any, dev_ds: Any,
+                   labels: list[str], out: Path) -> Any:
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
+
+    from kontak_nlp._trainer_loss import WeightedLossTrainer, compute_metrics
+
+    def tokenize(batch: dict[str, list[Any]]) -> dict[str, Any]:
+        return tokenizer(batch["text"], truncation=True, max_length=config.max_length)
+
+    train_tok = train_ds.map(tokenize, batched=True, remove_columns=["text"])
+    dev_tok = dev_ds.map(tokenize, batched=True, remove_columns=["text"])
+    use_cpu = not _cuda_available()
+    args = TrainingArguments(
+        output_dir=str(out / CHECKPOINT_DIR), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=max(64, config.batch_size),
+        weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio, seed=config.seed,
+        eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch", save_total_limit=2,
+        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
+        train_sampling_strategy="group_by_length", report_to="none", use_cpu=use_cpu,
+        bf16=bool(config.extra.get("bf16", False)), dataloader_num_workers=0,
+    )
+    callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
+    return WeightedLossTrainer(
+        model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok, processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics, callbacks=callbacks,
+        class_weights=_class_weights(train_ds, len(labels), config.class_weighting),
+    )
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and os.environ.get("CUDA_VISIBLE_DEVICES", "x") != ""
+
+
+def _calibrate(clf: Classifier, dev_ds: Any, config: TrainConfig) -> None:
+    from kontak_nlp.evaluation.calibration import fit_temperature
+
+    logits = clf.predict_logits(dev_ds["text"], batch_size=64)
+    temperature = fit_temperature(logits, np.asarray(dev_ds["labels"]))
+    clf.model.config.calibration_temperature = temperature
+    logger.info("temperature scaling on dev: T = %.3f", temperature)
+
+
+def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], history: list[dict]) -> None:
+    from kontak_nlp.model_card import write_model_card
+
+    targets = {"merged": [(out, True)], "adapter": [(out, False)], "both": [(out, True), (out / "adapter", False)]}
+    for directory, merged in targets[config.save_format]:
+        clf.save_pretrained(directory, merged=merged)
+        config.save(directory / "training_args.json")
+        (directory / "labels.json").write_text(json.dumps(labels, ensure_ascii=False) + "\n", encoding="utf-8")
+        (directory / "train_history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
+        write_model_card(directory, config, labels, history=history)
+        from kontak_nlp._integrity import write_checksums
+
+        write_checksums(directory)

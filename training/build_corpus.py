@@ -1,0 +1,105 @@
+"""Assemble the hand-written raw articles into ``training/data/corpus.jsonl`` with offsets and splits.
+
+Raw files (``training/data/raw/*.jsonl``) hold one article per line as paragraphs of labeled units.
+This script joins units with a space and paragraphs with a blank line, records each unit's char
+offsets, and assigns a fixed article-level train/dev/test split (80/10/10, stratified by language).
+
+Usage:
+    python training/build_corpus.py            # writes training/data/corpus.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RAW_DIR = HERE / "data" / "raw"
+CORPUS = HERE / "data" / "corpus.jsonl"
+SPLIT_SEED = 20251125
+SPLIT_SHARES = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
+
+
+def read_raw(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
+    """All raw articles, sorted by id."""
+    articles = []
+    for file in sorted(raw_dir.glob("*.jsonl")):
+        for line_no, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                article = json.loads(line)
+                article["_source"] = f"{file.name}:{line_no}"
+                articles.append(article)
+    return sorted(articles, key=lambda a: a["id"])
+
+
+def assemble(raw: dict[str, Any]) -> dict[str, Any]:
+    """Join one raw article's units into text and record every unit with its offsets."""
+    text, sentences = "", []
+    for p_index, paragraph in enumerate(raw["paragraphs"]):
+        if p_index:
+            text += "\n\n"
+        for u_index, unit in enumerate(paragraph):
+            if u_index:
+                text += " "
+            start = len(text)
+            text += unit["t"]
+            boiler = unit["l"] == "boilerplate"
+            sentences.append(
+                {
+                    "idx": len(sentences),
+                    "start": start,
+                    "end": len(text),
+                    "text": unit["t"],
+                    "label": None if boiler else unit["l"],
+                    "hard": bool(unit.get("h")) and not boiler,
+                    "hard_type": (unit.get("h") or None) if not boiler else None,
+                    "boilerplate": boiler,
+                    "paragraph": p_index,
+                }
+            )
+    keep = ("id", "lang", "source_style", "topic", "countries", "officials")
+    article = {k: raw.get(k) for k in keep}
+    article.update(title=raw["paragraphs"][0][0]["t"], text=text, sentences=sentences)
+    return article
+
+
+def assign_splits(articles: list[dict[str, Any]], seed: int = SPLIT_SEED) -> None:
+    """80/10/10 split by article, stratified by language, reproducible from the seed."""
+    by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for article in articles:
+        by_lang[article["lang"]].append(article)
+    for lang in sorted(by_lang):
+        group = sorted(by_lang[lang], key=lambda a: a["id"])
+        random.Random(f"{seed}-{lang}").shuffle(group)
+        n_train = round(len(group) * SPLIT_SHARES[0][1])
+        n_dev = round(len(group) * SPLIT_SHARES[1][1])
+        for i, article in enumerate(group):
+            article["split"] = "train" if i < n_train else "dev" if i < n_train + n_dev else "test"
+
+
+def build(raw_dir: Path = RAW_DIR, out: Path = CORPUS) -> list[dict[str, Any]]:
+    """Build and write the corpus; returns the articles."""
+    articles = [assemble(raw) for raw in read_raw(raw_dir)]
+    assign_splits(articles)
+    with open(out, "w", encoding="utf-8") as handle:
+        for article in articles:
+            handle.write(json.dumps(article, ensure_ascii=False) + "\n")
+    return articles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=RAW_DIR)
+    parser.add_argument("--out", type=Path, default=CORPUS)
+    args = parser.parse_args()
+    articles = build(args.raw, args.out)
+    n_sent = sum(1 for a in articles for s in a["sentences"] if not s["boilerplate"])
+    print(f"wrote {len(articles)} articles, {n_sent} labeled sentences to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
