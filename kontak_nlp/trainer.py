@@ -116,10 +116,10 @@ def _carve_dev(ds: Any, config: TrainConfig) -> tuple[Any, Any]:
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     index = np.arange(ds.num_rows)
-    targets = ds[config.label_column]
+    targets = list(ds[config.label_column])
     if config.group_column and config.group_column in ds.column_names:
         splitter = GroupShuffleSplit(n_splits=1, test_size=config.dev_fraction, random_state=config.seed)
-        train_idx, dev_idx = next(splitter.split(index, targets, groups=ds[config.group_column]))
+        train_idx, dev_idx = next(splitter.split(index, targets, groups=list(ds[config.group_column])))
     else:
         counts = np.unique(targets, return_counts=True)[1]
         stratify = targets if counts.min() >= 2 and len(counts) <= config.dev_fraction * len(index) else None
