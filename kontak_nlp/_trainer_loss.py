@@ -14,7 +14,9 @@ class WeightedLossTrainer(Trainer):
 
     def __init__(self, *args: Any, class_weights: np.ndarray | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.class_weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        self.class_weights = (
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        )
 
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None

@@ -82,7 +82,9 @@ def check_texts(ds: Any, text_column: str, *, where: str = "data") -> None:
             raise DataError(f"{where}: row {row} has an empty or non-text {text_column!r} ({value!r})")
 
 
-def resolve_labels(values: Sequence[Any], labels: Sequence[str] | str | None, *, where: str = "data") -> list[str]:
+def resolve_labels(
+    values: Sequence[Any], labels: Sequence[str] | str | None, *, where: str = "data"
+) -> list[str]:
     """The ordered label set: given explicitly, or ``"auto"``/None to take it from the data.
 
     With ``auto`` the default news labels keep their canonical order when the data uses exactly
@@ -103,7 +105,9 @@ def resolve_labels(values: Sequence[Any], labels: Sequence[str] | str | None, *,
         unknown = sorted(present - set(ordered))
         if unknown:
             first = next(i for i, v in enumerate(values) if v in unknown)
-            raise DataError(f"{where}: label(s) {unknown} are not in the label set {ordered} (first at row {first})")
+            raise DataError(
+                f"{where}: label(s) {unknown} are not in the label set {ordered} (first at row {first})"
+            )
     if len(set(ordered)) != len(ordered):
         raise DataError(f"{where}: duplicate labels in {ordered}")
     if not 2 <= len(ordered) <= 50:
@@ -111,7 +115,9 @@ def resolve_labels(values: Sequence[Any], labels: Sequence[str] | str | None, *,
     return ordered
 
 
-def check_label_counts(values: Sequence[str], labels: Sequence[str], *, minimum: int = 2, where: str = "data") -> None:
+def check_label_counts(
+    values: Sequence[str], labels: Sequence[str], *, minimum: int = 2, where: str = "data"
+) -> None:
     """Training needs at least two classes present and ``minimum`` examples of every label present."""
     counts = Counter(values)
     if len(counts) < 2:

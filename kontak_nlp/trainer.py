@@ -59,7 +59,9 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
     try:
         trainer.train(resume_from_checkpoint=_last_checkpoint(out) if resume else None)
     except KeyboardInterrupt:
-        logger.warning("interrupted; checkpoints are in %s; rerun with --resume to continue", out / CHECKPOINT_DIR)
+        logger.warning(
+            "interrupted; checkpoints are in %s; rerun with --resume to continue", out / CHECKPOINT_DIR
+        )
         raise
     clf = Classifier(trainer.model, tokenizer, device="cpu" if trainer.args.use_cpu else "auto")
     history = [entry for entry in trainer.state.log_history if "eval_macro_f1" in entry]
@@ -90,7 +92,7 @@ def _last_checkpoint(out: Path) -> str | None:
 
 
 def prepare_datasets(config: TrainConfig, train_data: Any, eval_data: Any) -> tuple[Any, Any, list[str]]:
-    """Read, validate and split the data; returns ``(train, dev, labels)`` with an integer ``labels`` column."""
+    """Read, validate and split the data; returns ``(train, dev, labels)`` with integer ``labels``."""
     train_ds = read_table(train_data)
     check_columns(train_ds, config.text_column, config.label_column, where="training data")
     check_texts(train_ds, config.text_column, where="training data")
@@ -106,7 +108,10 @@ def prepare_datasets(config: TrainConfig, train_data: Any, eval_data: Any) -> tu
     label2id = {name: i for i, name in enumerate(labels)}
 
     def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        return {"text": batch[config.text_column], "labels": [label2id[v] for v in batch[config.label_column]]}
+        return {
+            "text": batch[config.text_column],
+            "labels": [label2id[v] for v in batch[config.label_column]],
+        }
 
     keep = lambda ds: ds.map(encode, batched=True, remove_columns=ds.column_names)  # noqa: E731
     return keep(train_ds), keep(dev_ds), labels
@@ -145,8 +150,12 @@ def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
         id2label = dict(enumerate(labels))
         with _model_io.quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(
-                base, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-                use_safetensors=True, ignore_mismatched_sizes=True,
+                base,
+                num_labels=len(labels),
+                id2label=id2label,
+                label2id={v: k for k, v in id2label.items()},
+                use_safetensors=True,
+                ignore_mismatched_sizes=True,
             )
         model.config.kontak_base = config.base
     if config.method == "lora":
@@ -178,7 +187,9 @@ def rehead(model: Any, labels: list[str]) -> Any:
     else:
         model.classifier.out_proj = new
     kept = [name for name in labels if name in old_labels]
-    logger.info("warm start: kept head rows for %s, new rows for %s", kept, [n for n in labels if n not in kept])
+    logger.info(
+        "warm start: kept head rows for %s, new rows for %s", kept, [n for n in labels if n not in kept]
+    )
     model.num_labels = model.config.num_labels = len(labels)
     model.config.id2label = dict(enumerate(labels))
     model.config.label2id = {name: i for i, name in enumerate(labels)}
@@ -210,8 +221,9 @@ def _class_weights(train_ds: Any, n_labels: int, scheme: str) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def _build_trainer(config: TrainConfig, model: Any, tokenizer: Any, train_ds: Any, dev_ds: Any,
-                   labels: list[str], out: Path) -> Any:
+def _build_trainer(
+    config: TrainConfig, model: Any, tokenizer: Any, train_ds: Any, dev_ds: Any, labels: list[str], out: Path
+) -> Any:
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
     from kontak_nlp._trainer_loss import WeightedLossTrainer, compute_metrics
@@ -223,18 +235,39 @@ def _build_trainer(config: TrainConfig, model: Any, tokenizer: Any, train_ds: An
     dev_tok = dev_ds.map(tokenize, batched=True, remove_columns=["text"])
     use_cpu = not _cuda_available()
     args = TrainingArguments(
-        output_dir=str(out / CHECKPOINT_DIR), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=max(64, config.batch_size),
-        weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio, seed=config.seed,
-        eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch", save_total_limit=2,
-        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        train_sampling_strategy="group_by_length", report_to="none", use_cpu=use_cpu,
-        bf16=bool(config.extra.get("bf16", False)), dataloader_num_workers=0,
+        output_dir=str(out / CHECKPOINT_DIR),
+        num_train_epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=max(64, config.batch_size),
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        seed=config.seed,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        logging_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1",
+        greater_is_better=True,
+        train_sampling_strategy="group_by_length",
+        report_to="none",
+        use_cpu=use_cpu,
+        bf16=bool(config.extra.get("bf16", False)),
+        dataloader_num_workers=0,
     )
-    callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
+    callbacks = (
+        [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
+    )
     return WeightedLossTrainer(
-        model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics, callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=train_tok,
+        eval_dataset=dev_tok,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
         class_weights=_class_weights(train_ds, len(labels), config.class_weighting),
     )
 
@@ -257,11 +290,17 @@ def _calibrate(clf: Classifier, dev_ds: Any, config: TrainConfig) -> None:
 def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], history: list[dict]) -> None:
     from kontak_nlp.model_card import write_model_card
 
-    targets = {"merged": [(out, True)], "adapter": [(out, False)], "both": [(out, True), (out / "adapter", False)]}
+    targets = {
+        "merged": [(out, True)],
+        "adapter": [(out, False)],
+        "both": [(out, True), (out / "adapter", False)],
+    }
     for directory, merged in targets[config.save_format]:
         clf.save_pretrained(directory, merged=merged)
         config.save(directory / "training_args.json")
-        (directory / "labels.json").write_text(json.dumps(labels, ensure_ascii=False) + "\n", encoding="utf-8")
+        (directory / "labels.json").write_text(
+            json.dumps(labels, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         (directory / "train_history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
         write_model_card(directory, config, labels, history=history)
         from kontak_nlp._integrity import write_checksums

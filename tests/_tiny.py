@@ -31,7 +31,8 @@ def write_vocab(directory: Path) -> Path:
 def build_tiny_model(directory: Path, labels: Sequence[str] = DEFAULT_LABELS, seed: int = 0) -> Path:
     """Save a random tiny BertForSequenceClassification + fast tokenizer to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = BertTokenizerFast(vocab_file=str(write_vocab(directory)), model_max_length=64)
+    vocab = str(write_vocab(directory))
+    tokenizer = BertTokenizerFast(vocab_file=vocab, vocab=vocab, model_max_length=64)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,

@@ -37,7 +37,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dev", help="dev data (default: carve 10%% of the training groups)")
     parser.add_argument("--out", required=True, help="output model directory")
     parser.add_argument("--config", help="a TOML ([train] table) or JSON TrainConfig file")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
+    )
     parser.add_argument("--base", help="'default' (embedded e5-small), a local HF dir or a hub id")
     parser.add_argument("--from-model", help="warm-start from a trained classifier directory")
     parser.add_argument("--labels", help="comma-separated label order, or 'auto' to take them from the data")
@@ -60,7 +62,11 @@ def build_config(args: argparse.Namespace) -> Any:
     """Merge --config, --set and explicit flags (highest priority) into a TrainConfig."""
     from kontak_nlp.config import TrainConfig, apply_overrides
 
-    base = TrainConfig.from_file(args.config, args.set).to_dict() if args.config else apply_overrides({}, args.set)
+    base = (
+        TrainConfig.from_file(args.config, args.set).to_dict()
+        if args.config
+        else apply_overrides({}, args.set)
+    )
     for flag, field in _FLAG_TO_FIELD.items():
         value = getattr(args, flag)
         if value is not None:

@@ -1,13 +1,17 @@
-"""Confidence calibration: temperature scaling and expected calibration error."""
+"""Confidence calibration: temperature scaling, expected calibration error, reliability-diagram data."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from kontak_nlp._batching import softmax
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+def fit_temperature(
+    logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
+) -> float:
     """The temperature ``T`` minimising the negative log-likelihood of ``softmax(logits / T)``.
 
     Example:
@@ -39,17 +43,47 @@ def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, *, n_bins:
         >>> expected_calibration_error(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
         0.0
     """
-    proba = np.asarray(proba, dtype=np.float64)
-    confidence = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == np.asarray(labels)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    confidence, correct, bins = _binned(proba, labels, n_bins)
     ece = 0.0
     for b in range(n_bins):
         mask = bins == b
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
     return float(ece)
+
+
+def _binned(proba: np.ndarray, labels: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-class confidence, correctness and equal-width bin index of every row."""
+    proba = np.asarray(proba, dtype=np.float64)
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(labels)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    return confidence, correct, bins
+
+
+def reliability_data(proba: np.ndarray, labels: np.ndarray, *, n_bins: int = 15) -> dict[str, Any]:
+    """Reliability-diagram data: per equal-width confidence bin, its count, mean confidence and accuracy.
+
+    Uses the same bins as :func:`expected_calibration_error`. Empty bins have ``count`` 0 and
+    ``None`` for confidence and accuracy.
+
+    Example:
+        >>> data = reliability_data(np.array([[0.9, 0.1], [0.8, 0.2]]), np.array([0, 1]), n_bins=2)
+        >>> data["count"], data["accuracy"]
+        ([0, 2], [None, 0.5])
+    """
+    confidence, correct, bins = _binned(proba, labels, n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=confidence, minlength=n_bins)
+    hit_sum = np.bincount(bins, weights=correct.astype(np.float64), minlength=n_bins)
+    return {
+        "edges": np.linspace(0.0, 1.0, n_bins + 1).tolist(),
+        "count": counts.astype(int).tolist(),
+        "confidence": [float(s / c) if c else None for s, c in zip(conf_sum, counts)],
+        "accuracy": [float(s / c) if c else None for s, c in zip(hit_sum, counts)],
+        "ece": expected_calibration_error(proba, labels, n_bins=n_bins),
+    }
 
 
 def calibrated_proba(logits: np.ndarray, temperature: float) -> np.ndarray:

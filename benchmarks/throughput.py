@@ -1,0 +1,298 @@
+"""Throughput of kontak_nlp's inference paths against the transformers pipeline, in one run.
+
+Every mode runs in its own subprocess (so peak RSS is per mode) on the same model and the same
+sentences from the project corpus: the ``transformers`` text-classification pipeline at batch 32
+(baseline), kontak torch fp32 (length-sorted dynamic padding), bf16 autocast (when the CPU has
+native bf16), torch dynamic int8, ONNX Runtime fp32 and ONNX Runtime dynamic int8. Reported per
+mode: sentences/s (median of ``--repeats``), ratio to the pipeline, peak RSS, label agreement with
+torch fp32 and, when the labels match the corpus, macro-F1 on seeds-dev (or the corpus dev split).
+
+Example:
+    python benchmarks/throughput.py --base-only --out benchmarks/results/throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MODES = ("pipeline", "torch_fp32", "torch_bf16", "torch_int8", "onnx_fp32", "onnx_int8")
+_LOAD = {  # mode -> load_model keyword arguments
+    "torch_fp32": {"backend": "torch", "precision": "fp32"},
+    "torch_bf16": {"backend": "torch", "precision": "bf16"},
+    "torch_int8": {"backend": "torch", "precision": "fp32", "quantize": "int8"},
+    "onnx_fp32": {"backend": "onnx", "precision": "fp32"},
+    "onnx_int8": {"backend": "onnx", "precision": "fp32", "quantize": "int8"},
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model directory (default: the shipped default model)")
+    parser.add_argument("--base-only", action="store_true", help="embedded e5-small + a random 4-label head")
+    parser.add_argument("--n", type=int, default=2000, help="sentences (default: 2000)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per mode (median reported)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {MODES}")
+    parser.add_argument(
+        "--eval-file", help="labelled JSONL for macro-F1 (default: seeds-dev, else corpus dev)"
+    )
+    parser.add_argument("--out", default="benchmarks/results/throughput.json", help="JSON results file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- preparation (parent)
+def prepare_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
+    """A plain HF model directory every mode (the pipeline too) can load, and its description."""
+    from kontak_nlp import Classifier
+
+    if args.base_only:
+        return build_random_head(
+            work / "e5-small-random-head"
+        ), "embedded multilingual-e5-small + random head"
+    if args.model:
+        source = Path(args.model)
+    else:
+        from kontak_nlp.api import default_model_path
+
+        source = default_model_path()
+    if not (source / "adapter_config.json").exists():
+        return source, str(source)
+    merged = work / "merged-model"  # the pipeline cannot load kontak adapter directories
+    Classifier.from_pretrained(source, device="cpu").save_pretrained(merged, merged=True)
+    return merged, f"{source} (adapters merged)"
+
+
+def build_random_head(directory: Path) -> Path:
+    """The embedded backbone with a seeded random 4-label head, saved as a plain HF directory."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kontak_nlp import DEFAULT_LABELS, Classifier
+    from kontak_nlp.backbone import ensure_backbone
+
+    backbone = ensure_backbone()
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        backbone, num_labels=len(DEFAULT_LABELS), id2label=dict(enumerate(DEFAULT_LABELS)),
+        label2id={name: i for i, name in enumerate(DEFAULT_LABELS)},
+    )  # fmt: skip
+    Classifier(model, AutoTokenizer.from_pretrained(backbone), device="cpu").save_pretrained(directory)
+    return directory
+
+
+def prepare_texts(args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+    """``n`` corpus sentences (seeded sample, repeated if the corpus is smaller) and labelled eval rows."""
+    from kontak_nlp.data import load_corpus
+
+    corpus = load_corpus()
+    texts = [t for split in ("train", "dev", "test") for t in corpus[split]["text"]]
+    random.Random(0).shuffle(texts)
+    texts = (texts * (args.n // len(texts) + 1))[: args.n]
+    eval_texts, eval_labels = eval_rows(args, corpus)
+    return texts, eval_texts, eval_labels
+
+
+def eval_rows(args: argparse.Namespace, corpus: Any) -> tuple[list[str], list[str]]:
+    candidates = [Path(args.eval_file)] if args.eval_file else []
+    shared = os.environ.get("KONTAK_SHARED_DIR") or str(Path(__file__).resolve().parents[2] / "shared")
+    candidates.append(Path(shared) / "data" / "seeds-dev.jsonl")
+    for file in candidates:
+        if file.is_file():
+            rows = [
+                json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+            rows = [r for r in rows if not r.get("boilerplate") and r.get("label")]
+            return [r["text"] for r in rows], [r["label"] for r in rows]
+    return list(corpus["dev"]["text"]), list(corpus["dev"]["label"])
+
+
+# ----------------------------------------------------------------------------- one mode (worker)
+def load_mode(mode: str, model_dir: str, batch_size: int, threads: int | None) -> tuple[Any, Any]:
+    """Return ``(predict(texts) -> labels, tokenizer)`` for one mode."""
+    from kontak_nlp.backends import configure_threads, load_model
+
+    configure_threads(threads)
+    if mode == "pipeline":
+        from transformers import pipeline
+
+        pipe = pipeline("text-classification", model=model_dir, device="cpu")
+
+        def predict(texts: list[str]) -> list[str]:
+            return [out["label"] for out in pipe(texts, batch_size=batch_size, truncation=True)]
+
+        return predict, pipe.tokenizer
+    model, _ = load_model(model_dir, device="cpu", num_threads=threads, **_LOAD[mode])
+    return (lambda texts: model.predict(texts, batch_size=batch_size)), model.tokenizer
+
+
+def run_worker(mode: str, work: Path) -> dict[str, Any]:
+    """Time one mode on the prepared texts; write nothing but the JSON result to stdout."""
+    job = json.loads((work / "job.json").read_text(encoding="utf-8"))
+    texts, batch = job["texts"], job["batch_size"]
+    started = time.perf_counter()
+    predict, tokenizer = load_mode(mode, job["model_dir"], batch, job["threads"])
+    load_s = time.perf_counter() - started
+    predict(texts[:batch])  # warm-up
+    runs = []
+    for _ in range(job["repeats"]):
+        started = time.perf_counter()
+        labels = predict(texts)
+        runs.append(len(texts) / (time.perf_counter() - started))
+    eval_labels = predict(job["eval_texts"]) if job["eval_texts"] else []
+    tokens = [len(ids) for ids in tokenizer(texts[:500], truncation=True)["input_ids"]]
+    return {
+        "mode": mode, "sentences_per_s": statistics.median(runs), "runs": runs, "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "labels": labels,
+        "eval_predictions": eval_labels, "mean_tokens": statistics.mean(tokens),
+    }  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- report (parent)
+def macro_f1(gold: list[str], predicted: list[str]) -> float | None:
+    if not gold or not predicted or not set(predicted) & set(gold):
+        return None  # the model's labels are not the corpus labels
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(gold, predicted, average="macro", labels=sorted(set(gold)), zero_division=0))
+
+
+def summarise(results: list[dict[str, Any]], eval_gold: list[str]) -> list[dict[str, Any]]:
+    base = next((r["sentences_per_s"] for r in results if r["mode"] == "pipeline"), None)
+    ref = next((r for r in results if r["mode"] == "torch_fp32"), None)
+    ref_f1 = macro_f1(eval_gold, ref["eval_predictions"]) if ref else None
+    rows = []
+    for r in results:
+        f1 = macro_f1(eval_gold, r["eval_predictions"])
+        agree = sum(a == b for a, b in zip(r["labels"], ref["labels"])) / len(r["labels"]) if ref else None
+        rows.append({
+            "mode": r["mode"], "sentences_per_s": round(r["sentences_per_s"], 1),
+            "runs": [round(x, 1) for x in r["runs"]],
+            "ratio_to_pipeline": round(r["sentences_per_s"] / base, 2) if base else None,
+            "peak_rss_mb": round(r["peak_rss_mb"]), "load_s": round(r["load_s"], 1),
+            "agreement_with_torch_fp32": agree, "macro_f1": f1,
+            "macro_f1_delta": None if f1 is None or ref_f1 is None else round(f1 - ref_f1, 4),
+        })  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    def fmt(value: Any, pattern: str) -> str:
+        return "n/a" if value is None else format(value, pattern)
+
+    header = "| mode | sentences/s (median) | x pipeline | peak RSS MB | agreement vs torch fp32 "
+    header += "| macro-F1 (delta) |"
+    lines = [header, "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        f1 = "n/a" if r["macro_f1"] is None else f"{r['macro_f1']:.3f} ({r['macro_f1_delta']:+.3f})"
+        lines.append(
+            f"| {r['mode']} | {r['sentences_per_s']:.1f} | {fmt(r['ratio_to_pipeline'], '.2f')} | "
+            f"{r['peak_rss_mb']} | {fmt(r['agreement_with_torch_fp32'], '.2%')} | {f1} |"
+        )
+    return "\n".join(lines)
+
+
+def explain_choice(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """What ``--device cpu --precision auto`` runs here and why, and the fastest measured mode."""
+    import torch
+
+    from kontak_nlp.backends import choose_precision
+
+    auto = choose_precision("auto", torch.device("cpu"))
+    kontak = [r for r in rows if r["mode"] != "pipeline"]
+    fastest = max(kontak, key=lambda r: r["sentences_per_s"]) if kontak else None
+    return {
+        "precision_auto": f"--device cpu --precision auto runs torch {auto.name} ({auto.reason})",
+        "fastest": f"fastest measured path: {fastest['mode']} ({fastest['sentences_per_s']:.0f} sentences/s)"
+        if fastest else "n/a",
+    }  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    import onnxruntime
+    import torch
+    import transformers
+
+    from kontak_nlp._batching import cpu_supports_bf16
+    from kontak_nlp.backends import physical_cores
+
+    return {
+        "cpu": _cpu_name(), "physical_cores": physical_cores(), "load_average": os.getloadavg(),
+        "native_bf16": cpu_supports_bf16(), "torch": torch.__version__,
+        "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__,
+        "python": platform.python_version(),
+    }  # fmt: skip
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_modes(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    from kontak_nlp._batching import cpu_supports_bf16
+
+    results = []
+    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        if mode == "torch_bf16" and not cpu_supports_bf16():
+            print("skipping torch_bf16: this CPU has no native bf16 (AVX512-BF16/AMX)", file=sys.stderr)
+            continue
+        print(f"running {mode} ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, "--worker", mode, "--work", str(work)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"{mode} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, Path(args.work))))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="kontak-bench-") as tmp:
+        work = Path(tmp)
+        model_dir, description = prepare_model(args, work)
+        texts, eval_texts, eval_gold = prepare_texts(args)
+        job = {"model_dir": str(model_dir), "texts": texts, "eval_texts": eval_texts,
+               "batch_size": args.batch_size, "repeats": args.repeats, "threads": args.threads}  # fmt: skip
+        (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        results = run_modes(args, work)
+    rows = summarise(results, eval_gold)
+    report = {
+        "model": description, "n_sentences": len(texts), "batch_size": args.batch_size,
+        "mean_tokens": results[0]["mean_tokens"] if results else None, "eval_rows": len(eval_gold),
+        "machine": machine(), "results": rows, **explain_choice(rows),
+    }  # fmt: skip
+    print(markdown(rows))
+    print(f"\n{report['precision_auto']}\n{report['fastest']}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

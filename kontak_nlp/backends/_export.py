@@ -1,0 +1,225 @@
+"""Export a classifier to ONNX once, quantize it, and cache the files by model checksum and opset.
+
+The cache lives in ``<model_dir>/onnx/`` when the model directory is writable, else in
+``$KONTAK_NLP_HOME/onnx/<checksum>/`` (default: the user cache dir). Files are written to a
+temporary name and renamed, so concurrent jobs never load a half-written model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kontak_nlp.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 17
+HOME_ENV = "KONTAK_NLP_HOME"  # as kontak_nlp.backbone.HOME_ENV (not imported: that pulls in platformdirs)
+_CHECKSUM_FILE = "checksums.json"
+_HASHED = ("config.json", "model.safetensors", "adapter_model.safetensors", "adapter_config.json")
+
+
+def model_checksum(path: str | Path) -> str:
+    """A sha256 that changes whenever the model's weights, config or tokenizer change.
+
+    Uses ``checksums.json`` (written by kontak_nlp on save) when present, else hashes the config
+    and weight files. A hub id (not a local directory) hashes to the id itself.
+
+    Example:
+        >>> len(model_checksum("runs/news4"))  # doctest: +SKIP
+        64
+    """
+    local = Path(path)
+    digest = hashlib.sha256()
+    if not local.is_dir():
+        digest.update(str(path).encode("utf-8"))
+        return digest.hexdigest()
+    listing = local / _CHECKSUM_FILE
+    names = [_CHECKSUM_FILE] if listing.exists() else [n for n in _HASHED if (local / n).exists()]
+    for name in names:
+        digest.update(name.encode("utf-8") + b"\0")
+        with open(local / name, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _home() -> Path:
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("kontak_nlp")).expanduser()
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
+            return True
+    except OSError:
+        return False
+
+
+def cache_dir(model_path: str | Path, checksum: str) -> Path:
+    """Where the ONNX files of a model go: next to it if writable, else in the kontak home cache.
+
+    Example:
+        >>> cache_dir("runs/news4", "ab" * 32)  # doctest: +SKIP
+        PosixPath('runs/news4/onnx')
+    """
+    local = Path(model_path)
+    if local.is_dir() and _writable(local / "onnx"):
+        return local / "onnx"
+    fallback = _home() / "onnx" / checksum[:16]
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def onnx_file_name(checksum: str, opset: int, quantize: str | None) -> str:
+    """The cache file name: ``model-<checksum[:16]>-opset<N>[-int8].onnx``.
+
+    Example:
+        >>> onnx_file_name("0123456789abcdef" * 4, 17, "int8")
+        'model-0123456789abcdef-opset17-int8.onnx'
+    """
+    return f"model-{checksum[:16]}-opset{opset}{'-' + quantize if quantize else ''}.onnx"
+
+
+@contextlib.contextmanager
+def _publishing(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it over ``target`` on success."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _logits_module(model: Any) -> Any:
+    """Wrap a sequence classifier so the graph maps (input_ids, attention_mask) to logits."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    return LogitsOnly(model).eval()
+
+
+def export_onnx(model: Any, tokenizer: Any, target: Path, *, opset: int = DEFAULT_OPSET) -> Path:
+    """Export a transformers sequence classifier to ``target`` with dynamic batch and length axes.
+
+    Example:
+        >>> clf = Classifier.from_pretrained("runs/news4", device="cpu")  # doctest: +SKIP
+        >>> export_onnx(clf.model, clf.tokenizer, Path("news4.onnx"))  # doctest: +SKIP
+    """
+    import torch
+
+    sample = tokenizer(
+        ["Menlu RI bertemu Menlu Jepang di Tokyo.", "Halo."], padding=True, return_tensors="pt"
+    )
+    inputs = (sample["input_ids"], sample["attention_mask"])
+    axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
+    axes["logits"] = {0: "batch"}
+    wrapper = _logits_module(model.float().cpu().eval())
+    logger.info("exporting the model to ONNX (opset %d): %s", opset, target)
+    with _publishing(target) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapper, inputs, str(tmp), input_names=["input_ids", "attention_mask"],
+                output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False,
+            )  # fmt: skip
+    return target
+
+
+class _QuietRootWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def encoder_weight_nodes(model_file: Path) -> list[str]:
+    """MatMul/Gemm nodes that multiply by a weight inside the encoder: what int8 should quantize.
+
+    Left in fp32: activation x activation products (attention scores), whose dynamic quantization
+    costs accuracy for little speed, and the small pooler/classifier head, where int8 noise lands
+    directly on the logits.
+
+    Example:
+        >>> encoder_weight_nodes(Path("model.onnx"))[:1]  # doctest: +SKIP
+        ['/inner/bert/encoder/layer.0/attention/self/query/MatMul']
+    """
+    import onnx
+
+    graph = onnx.load(str(model_file), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    nodes = [n for n in graph.node if n.op_type in ("MatMul", "Gemm") and n.input[1] in weights]
+    inside = [n.name for n in nodes if "/encoder/" in n.name]
+    return inside or [n.name for n in nodes[:-1]]
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantization (int8 weights per channel, activations quantized on the fly) of the
+    encoder's weight matrix products; see :func:`encoder_weight_nodes`.
+
+    Example:
+        >>> quantize_int8(Path("model.onnx"), Path("model-int8.onnx"))  # doctest: +SKIP
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quiet = _QuietRootWarning()
+    logging.getLogger().addFilter(quiet)
+    logger.info("quantizing %s to int8", source.name)
+    try:
+        with _publishing(target) as tmp:
+            quantize_dynamic(
+                str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                nodes_to_quantize=encoder_weight_nodes(source),
+            )  # fmt: skip
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    return target
+
+
+def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: int = DEFAULT_OPSET) -> Path:
+    """The cached ONNX file of a model, exporting (and quantizing) it on first use.
+
+    Raises:
+        ModelLoadError: The model cannot be loaded or exported.
+
+    Example:
+        >>> ensure_onnx("runs/news4", quantize="int8")  # doctest: +SKIP
+        PosixPath('runs/news4/onnx/model-3f9a...-opset17-int8.onnx')
+    """
+    checksum = model_checksum(model_path)
+    folder = cache_dir(model_path, checksum)
+    fp32 = folder / onnx_file_name(checksum, opset, None)
+    if not fp32.exists():
+        from kontak_nlp.model import Classifier
+
+        clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
+        try:
+            export_onnx(clf.model, clf.tokenizer, fp32, opset=opset)
+        except (RuntimeError, TypeError, ValueError) as err:
+            raise ModelLoadError(f"{model_path}: ONNX export failed ({err})") from err
+    if quantize is None:
+        return fp32
+    quantized = folder / onnx_file_name(checksum, opset, quantize)
+    if not quantized.exists():
+        quantize_int8(fp32, quantized)
+    return quantized

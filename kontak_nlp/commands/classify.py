@@ -1,0 +1,132 @@
+"""``kontak-nlp classify``: label every sentence (or article) of a file, resumably.
+
+Exit codes: 0 done; 1 unexpected error; 2 bad usage, a bad row with ``--on-error raise``, an
+existing output without ``--force`` or a job that cannot resume; 3 model cannot be loaded;
+4 input unreadable (undecodable file, missing column); 5 output cannot be written (disk full);
+130 interrupted (the job can be continued with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_EPILOG = """\
+output rows: {"id"?, "row", "label", "score"} per input row (id when the input has an id column);
+  --articles: {"article_id", "sentence_index", "start", "end", "paragraph", "boilerplate", "reason",
+  "label", "score"} per unit; boilerplate units have "boilerplate": true and no label.
+exactly once: OUTPUT.part and OUTPUT.state.json are written chunk by chunk; after a crash or
+  kill, run the same command with --resume. OUTPUT appears only when the job is complete.
+exit codes: 0 ok, 1 unexpected, 2 usage / bad row / output exists, 3 model, 4 input data,
+  5 output I/O (disk full), 130 interrupted.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``classify`` command."""
+    parser = subparsers.add_parser(
+        "classify",
+        help="label the sentences of a txt/jsonl/csv/parquet file or of articles",
+        description="Label every sentence of INPUT (one per line/row; with --articles, whole articles "
+        "are segmented first). Streams in chunks, commits each chunk exactly once, resumable.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "input", metavar="INPUT", help=".txt/.jsonl/.csv/.tsv/.parquet file, article dir, or -"
+    )
+    parser.add_argument("-o", "--output", help=".jsonl/.csv/.parquet file (default: JSONL on stdout)")
+    parser.add_argument("--model", help="model directory (default: the shipped default model)")
+    parser.add_argument("--text-column", default="text", help="field with the text (default: text)")
+    parser.add_argument("--id-column", help="field with row ids (default: id, when present)")
+    parser.add_argument("--articles", action="store_true", help="rows are articles: segment them first")
+    parser.add_argument("--input-format", choices=["txt", "jsonl", "csv", "tsv", "parquet"])
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
+    parser.add_argument(
+        "--chunk-size", type=int, default=2048, help="rows per committed chunk (default: 2048)"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    parser.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU)")
+    parser.add_argument(
+        "--precision", choices=["fp32", "bf16", "fp16", "auto"], default="auto",
+        help="auto (default): bf16 autocast on GPUs and on CPUs with AVX512-BF16/AMX",
+    )  # fmt: skip
+    parser.add_argument("--num-threads", type=int, help="CPU threads (default: physical cores)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted job")
+    parser.add_argument("--force", action="store_true", help="overwrite OUTPUT / discard an interrupted job")
+    parser.add_argument(
+        "--on-error", choices=["raise", "skip", "mark"], default="raise",
+        help="bad rows: stop (raise), omit and count them (skip), or write them with an error (mark)",
+    )  # fmt: skip
+    parser.add_argument("--all-scores", action="store_true", help="add a score_<label> column per label")
+    parser.add_argument("--with-text", action="store_true", help="copy the text into each output row")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or info logs")
+    parser.set_defaults(handler=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The :class:`~kontak_nlp.jobs.JobConfig` of parsed arguments."""
+    from kontak_nlp.jobs import JobConfig
+
+    return JobConfig(
+        input=args.input,
+        output=args.output,
+        model=args.model,
+        text_column=args.text_column,
+        id_column=args.id_column,
+        articles=args.articles,
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        device=args.device,
+        backend=args.backend,
+        quantize=args.quantize,
+        precision=args.precision,
+        resume=args.resume,
+        force=args.force,
+        on_error=args.on_error,
+        all_scores=args.all_scores,
+        with_text=args.with_text,
+        input_format=args.input_format,
+        num_threads=args.num_threads,
+        progress=False if args.quiet else None,
+    )
+
+
+def _hint(error: BaseException, config: Any) -> str:
+    from kontak_nlp.errors import InputError
+
+    if not config.output:
+        return ""
+    if isinstance(error, InputError):
+        return "; fix the row, or add --resume --on-error skip to go on past bad rows"
+    if isinstance(error, (KeyboardInterrupt, OSError)):
+        return "; run the same command with --resume to continue"
+    return ""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job and print the summary line on stderr (also when the job stops early)."""
+    from kontak_nlp.jobs import run_job
+
+    if args.quiet:
+        logging.getLogger("kontak_nlp").setLevel(logging.WARNING)
+    config = build_config(args)
+    try:
+        summary = run_job(config)
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except BaseException as error:
+        partial = getattr(error, "job_summary", None)
+        if partial is not None:
+            sys.stderr.write(f"{partial.line()} (stopped{_hint(error, config)})\n")
+        raise
+    sys.stderr.write(summary.line() + "\n")
+    return 0

@@ -1,0 +1,164 @@
+"""The configuration and the result of a batch job: :class:`JobConfig` in, :class:`JobSummary` out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ON_ERROR = ("raise", "skip", "mark")
+BACKENDS = ("torch", "onnx")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+INPUT_FORMATS = ("txt", "jsonl", "csv", "tsv", "parquet")
+OUTPUT_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+DEFAULT_CHUNK_SIZE = 2048
+
+
+@dataclass
+class JobConfig:
+    """Everything that defines a ``kontak-nlp classify`` job.
+
+    Attributes:
+        input: A ``.txt``/``.jsonl``/``.csv``/``.tsv``/``.parquet`` file, a directory of ``.txt``
+            articles (with ``articles=True``) or ``"-"`` for stdin.
+        output: A ``.jsonl``/``.csv``/``.parquet`` file, or None (or ``"-"``) for JSONL on stdout.
+        model: A model directory (or hub id); None is the shipped default model.
+        text_column: The field holding the text (JSONL/CSV/Parquet).
+        id_column: The field holding row ids. None uses ``"id"`` when the input has it; an explicit
+            name must exist in the input.
+        articles: Each input row is a whole article: segment it, classify every sentence, and write
+            one row per unit with offsets (boilerplate units get ``boilerplate: true`` and no label).
+        batch_size: Texts per forward pass.
+        chunk_size: Input rows (sentences in article mode) read, classified and committed at once.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; exported once, cached next to the model).
+        quantize: None or ``"int8"`` (dynamic int8 quantization, CPU only).
+        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 autocast where the CPU or
+            GPU supports it; the ONNX backend always runs fp32 or int8).
+        resume: Continue an interrupted job from its state file.
+        force: Overwrite an existing output (and discard an interrupted job's state).
+        on_error: ``"raise"`` stops at the first bad row, ``"skip"`` omits and counts bad rows,
+            ``"mark"`` writes them with an ``error`` field.
+        all_scores: Add one ``score_<label>`` column per label.
+        with_text: Copy the text into each output row.
+        input_format: Override the format guessed from the extension (needed for odd names).
+        num_threads: CPU threads for torch / ONNX Runtime (None: physical cores unless
+            ``OMP_NUM_THREADS`` is set).
+        progress: Show a progress bar; None shows it only when stderr is a terminal.
+
+    Example:
+        >>> cfg = JobConfig(input="news.jsonl", output="labels.jsonl", on_error="skip")
+        >>> cfg.output_format
+        'jsonl'
+    """
+
+    input: str | Path
+    output: str | Path | None = None
+    model: str | Path | None = None
+    text_column: str = "text"
+    id_column: str | None = None
+    articles: bool = False
+    batch_size: int = 32
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    device: str = "auto"
+    backend: str = "torch"
+    quantize: str | None = None
+    precision: str = "auto"
+    resume: bool = False
+    force: bool = False
+    on_error: str = "raise"
+    all_scores: bool = False
+    with_text: bool = False
+    input_format: str | None = None
+    num_threads: int | None = None
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.output in ("-", ""):
+            self.output = None
+        checks = [
+            (self.on_error in ON_ERROR, f"on_error must be one of {ON_ERROR}, got {self.on_error!r}"),
+            (self.backend in BACKENDS, f"backend must be one of {BACKENDS}, got {self.backend!r}"),
+            (self.quantize in (None, "int8"), f"quantize must be None or 'int8', got {self.quantize!r}"),
+            (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}"),
+            (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
+            (self.input_format in (None, *INPUT_FORMATS), f"input_format must be one of {INPUT_FORMATS}"),
+            (not (self.resume and self.output is None), "--resume needs an output file (-o OUTPUT)"),
+            (not (self.backend == "onnx" and self.precision in ("bf16", "fp16")),
+             "--precision bf16/fp16 applies to --backend torch; ONNX runs fp32 or --quantize int8"),
+        ]  # fmt: skip
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        _ = self.output_format  # validates the output extension
+
+    @property
+    def output_format(self) -> str:
+        """``"jsonl"``, ``"csv"`` or ``"parquet"``, from the output's extension (stdout is JSONL)."""
+        if self.output is None:
+            return "jsonl"
+        suffix = Path(self.output).suffix.lower()
+        if suffix not in OUTPUT_FORMATS:
+            raise ValueError(
+                f"{self.output}: unknown output format {suffix or '(no extension)'!r}; "
+                f"use one of {', '.join(OUTPUT_FORMATS)}"
+            )
+        return OUTPUT_FORMATS[suffix]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of the fields."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class JobSummary:
+    """What a job did. ``rows_*`` count input rows (articles in article mode) over all runs of a
+    resumed job; ``seconds`` is the wall time of this run (model loading included).
+
+    Example:
+        >>> JobSummary(rows_read=3, rows_written=2, rows_errored=1, seconds=0.5, on_error="skip").line()
+        'kontak-nlp classify: 3 rows read, 2 written, 1 errored (skip) in 0.50 s (6 rows/s)'
+    """
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_errored: int = 0
+    seconds: float = 0.0
+    output: str | None = None
+    articles: bool = False
+    units_written: int = 0
+    boilerplate_rows: int = 0
+    resumed_from: int = 0
+    rows_this_run: int = 0
+    backend: str = "torch"
+    precision: str = "fp32"
+    on_error: str = "raise"
+    complete: bool = False
+
+    def line(self) -> str:
+        """The one-line summary the CLI prints on stderr."""
+        noun = "articles" if self.articles else "rows"
+        written = f"{self.rows_written} written"
+        if self.articles:
+            written += f" ({self.units_written} output rows, {self.boilerplate_rows} boilerplate)"
+        errored = f"{self.rows_errored} errored" + (f" ({self.on_error})" if self.rows_errored else "")
+        rate = (self.rows_this_run or self.rows_read) / self.seconds if self.seconds > 0 else 0.0
+        text = f"kontak-nlp classify: {self.rows_read} {noun} read, {written}, {errored}"
+        text += f" in {self.seconds:.2f} s ({rate:.0f} {noun}/s)"
+        if self.resumed_from:
+            text += f", resumed at {noun[:-1]} {self.resumed_from}"
+        if self.output and self.complete:
+            text += f" -> {self.output}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of the fields."""
+        return asdict(self)

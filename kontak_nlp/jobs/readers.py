@@ -1,0 +1,333 @@
+"""Streaming readers: txt, JSONL, CSV/TSV, Parquet, stdin and article directories, one record at a time.
+
+Nothing is read ahead beyond what a format needs (JSONL peeks at its first object to learn the
+columns), so memory stays flat however large the input. Rows that cannot be used (undecodable
+bytes, invalid JSON, missing field) become records with a ``problem``; the runner applies
+``--on-error`` to them. Files that are not text at all raise :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from kontak_nlp.errors import DataError
+from kontak_nlp.jobs._formats import (
+    LineReader,
+    Reader,
+    Record,
+    count_lines,
+    decode_utf8,
+    has_surrogates,
+    require_column,
+    strip_eol,
+    text_problem,
+)
+
+__all__ = ["Reader", "Record", "detect_format", "open_reader", "text_problem"]
+
+_EXTENSIONS = {
+    ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+    ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
+}  # fmt: skip
+_PEEK_LINES = 1000
+_MISSING = object()
+
+
+class TextReader(LineReader):
+    """``.txt``: one sentence per line; every line is a row (blank lines are empty rows)."""
+
+    fmt = "txt"
+
+    def __iter__(self) -> Iterator[Record]:
+        for row, raw in enumerate(self.stream):
+            text, problem = decode_utf8(strip_eol(raw))
+            yield Record(row, text, where=f"line {row + 1}", problem=problem)
+
+
+class JsonlReader(LineReader):
+    """``.jsonl``: one JSON object per line (or a bare JSON string); blank lines are ignored."""
+
+    fmt = "jsonl"
+
+    def __init__(self, source: str | Path, **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        self._peeked: list[bytes] = []
+        first = None
+        for raw in self.stream:
+            self._peeked.append(raw)
+            first = _loads(raw)
+            if isinstance(first, dict) or len(self._peeked) >= _PEEK_LINES:
+                break
+        if isinstance(first, dict):
+            require_column(self.text_column, first, self.source, "text column (--text-column)")
+            if self.id_required:
+                require_column(self.id_column, first, self.source, "id column (--id-column)")
+            self.has_ids = self.id_column in first
+            self.id_kind = "any"
+
+    def __iter__(self) -> Iterator[Record]:
+        row = 0
+        for line_no, raw in enumerate(_chain(self._peeked, self.stream), start=1):
+            if not raw.strip():
+                continue
+            yield self._record(row, raw, f"line {line_no}")
+            row += 1
+
+    def _record(self, row: int, raw: bytes, where: str) -> Record:
+        text, problem = decode_utf8(raw)
+        if problem:
+            return Record(row, None, where=where, problem=problem)
+        try:
+            value = json.loads(text)
+        except ValueError as err:
+            return Record(row, None, where=where, problem=f"invalid JSON ({err.msg})")
+        if isinstance(value, str):
+            return Record(row, value, where=where)
+        if not isinstance(value, dict):
+            kind = type(value).__name__
+            return Record(row, None, where=where, problem=f"JSON {kind}, expected an object")
+        text_value = value.get(self.text_column, _MISSING)
+        item_id = value.get(self.id_column) if self.has_ids else None
+        if text_value is _MISSING:
+            return Record(row, None, item_id, where, f"no {self.text_column!r} field")
+        return Record(row, text_value, item_id, where)
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _chain(first: list[bytes], rest: BinaryIO) -> Iterator[bytes]:
+    while first:
+        yield first.pop(0)
+    yield from rest
+
+
+class CsvReader(LineReader):
+    """``.csv`` / ``.tsv`` with a header row; every data row is a row."""
+
+    fmt = "csv"
+
+    def __init__(self, source: str | Path, *, delimiter: str = ",", **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        csv.field_size_limit(1 << 30)
+        self._text = io.TextIOWrapper(self.stream, encoding="utf-8", errors="surrogateescape", newline="")
+        self._reader = csv.reader(self._text, delimiter=delimiter)
+        header = next(self._reader, None)
+        if header is None:
+            raise DataError(f"{self.source}: empty CSV file (no header row)")
+        if any(has_surrogates(name) for name in header):
+            raise DataError(f"{self.source}: the header row is not valid UTF-8; undecodable input file")
+        require_column(self.text_column, header, self.source, "text column (--text-column)")
+        if self.id_required:
+            require_column(self.id_column, header, self.source, "id column (--id-column)")
+        self.has_ids, self.id_kind = self.id_column in header, "str"
+        self._text_at = header.index(self.text_column)
+        self._id_at = header.index(self.id_column) if self.has_ids else None
+
+    def __iter__(self) -> Iterator[Record]:
+        for row, fields in enumerate(self._reader):
+            where = f"line {self._reader.line_num}"
+            item_id = _field(fields, self._id_at)
+            text = _field(fields, self._text_at)
+            if text is None:
+                yield Record(row, None, item_id, where, f"{len(fields)} field(s), too few for the header")
+            elif has_surrogates(text):
+                yield Record(row, None, item_id, where, "undecodable bytes (not valid UTF-8)")
+            else:
+                yield Record(row, text, item_id, where)
+
+    def estimate_total(self) -> int | None:
+        return max(count_lines(self.path) - 1, 0) if self.path is not None else None
+
+    def close(self) -> None:
+        if self.path is not None:
+            self._text.close()
+        else:
+            self._text.detach()  # leave stdin open
+
+
+def _field(fields: list[str], index: int | None) -> str | None:
+    return fields[index] if index is not None and index < len(fields) else None
+
+
+class ParquetReader(Reader):
+    """``.parquet``: read in record batches of ``batch_rows``; only the text and id columns load."""
+
+    fmt = "parquet"
+
+    def __init__(self, source: str | Path, *, batch_rows: int = 2048, **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        import pyarrow.parquet as pq
+
+        if self.path is None:
+            raise DataError("Parquet cannot be read from stdin; pass the file path")
+        try:
+            self.file = pq.ParquetFile(self.path)
+        except Exception as err:  # pyarrow raises ArrowInvalid, OSError...
+            raise DataError(f"{self.source}: not a readable Parquet file ({err})") from err
+        names = self.file.schema_arrow.names
+        require_column(self.text_column, names, self.source, "text column (--text-column)")
+        if self.id_required:
+            require_column(self.id_column, names, self.source, "id column (--id-column)")
+        self.has_ids = self.id_column in names
+        if self.has_ids:
+            self.id_kind = str(self.file.schema_arrow.field(self.id_column).type)
+        self.batch_rows = batch_rows
+
+    def __iter__(self) -> Iterator[Record]:
+        columns = [self.text_column] + ([self.id_column] if self.has_ids else [])
+        row = 0
+        for batch in self.file.iter_batches(batch_size=self.batch_rows, columns=columns):
+            texts = batch.column(self.text_column).to_pylist()
+            ids = batch.column(self.id_column).to_pylist() if self.has_ids else [None] * len(texts)
+            for text, item_id in zip(texts, ids):
+                yield Record(row, text, item_id, f"row {row}")
+                row += 1
+
+    def estimate_total(self) -> int | None:
+        return self.file.metadata.num_rows
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class TextArticleReader(LineReader):
+    """``.txt`` with ``--articles``: articles separated by blank lines; ids are 0-based block numbers."""
+
+    fmt = "txt"
+
+    def __iter__(self) -> Iterator[Record]:
+        block: list[bytes] = []
+        first_line = row = 0
+        for line_no, raw in enumerate(self.stream, start=1):
+            line = strip_eol(raw)
+            if line.strip():
+                first_line = first_line if block else line_no
+                block.append(line)
+            elif block:
+                yield _article(row, row, b"\n".join(block), f"line {first_line}")
+                block, row = [], row + 1
+        if block:
+            yield _article(row, row, b"\n".join(block), f"line {first_line}")
+
+    def estimate_total(self) -> int | None:
+        return None
+
+
+class ArticleDirReader(Reader):
+    """A directory of ``.txt`` files (searched recursively, sorted by path): one article per file.
+
+    The article id is the file's path relative to the directory.
+    """
+
+    fmt = "dir"
+    id_kind = "str"
+    has_ids = True
+
+    def __init__(self, source: str | Path, **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        assert self.path is not None
+        self.files = sorted(self.path.rglob("*.txt"), key=lambda p: p.relative_to(self.path).as_posix())
+        if not self.files:
+            raise DataError(f"{self.source}: no .txt files in this directory")
+
+    def __iter__(self) -> Iterator[Record]:
+        assert self.path is not None
+        for row, file in enumerate(self.files):
+            name = file.relative_to(self.path).as_posix()
+            yield _article(row, name, file.read_bytes(), name)
+
+    def estimate_total(self) -> int | None:
+        return len(self.files)
+
+    def fingerprint(self) -> dict[str, Any]:
+        assert self.path is not None
+        digest = hashlib.sha256()
+        for file in self.files:
+            stat = file.stat()
+            digest.update(f"{file.relative_to(self.path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return {"input": str(self.path.resolve()), "files": len(self.files), "listing": digest.hexdigest()}
+
+
+def _article(row: int, item_id: Any, raw: bytes, where: str) -> Record:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    text, problem = decode_utf8(raw)
+    return Record(row, text, item_id, where, problem)
+
+
+def detect_format(source: str | Path, input_format: str | None = None, *, articles: bool = False) -> str:
+    """The input format: ``input_format`` if given, else from the extension (stdin: sniffed later).
+
+    Example:
+        >>> detect_format("news.JSONL")  # doctest: +SKIP
+        'jsonl'
+    """
+    if input_format:
+        return input_format
+    if str(source) == "-":
+        return "auto"
+    path = Path(source)
+    if path.is_dir():
+        if not articles:
+            raise DataError(f"{source}: is a directory; pass --articles to classify its .txt articles")
+        return "dir"
+    if not path.exists():
+        raise DataError(f"{source}: input file does not exist")
+    fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{source}: unknown input format {path.suffix or '(no extension)'!r}; use .txt, .jsonl, .csv, "
+            ".tsv or .parquet, or pass --input-format"
+        )
+    return fmt
+
+
+def _sniff_stdin() -> str:
+    head = sys.stdin.buffer.peek(1)[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "jsonl" if head.startswith(b"{") else "txt"
+
+
+def open_reader(
+    source: str | Path,
+    *,
+    input_format: str | None = None,
+    text_column: str = "text",
+    id_column: str | None = None,
+    articles: bool = False,
+    chunk_size: int = 2048,
+) -> Reader:
+    """Open ``source`` (a path or ``"-"``) with the reader its format needs; checks columns up front.
+
+    Raises:
+        DataError: Missing, unknown or undecodable file; missing text/id column.
+
+    Example:
+        >>> reader = open_reader("news.jsonl", text_column="body")  # doctest: +SKIP
+        >>> next(iter(reader)).text  # doctest: +SKIP
+        'Menlu RI bertemu Menlu Jepang.'
+    """
+    fmt = detect_format(source, input_format, articles=articles)
+    if fmt == "auto":
+        fmt = _sniff_stdin()
+    kwargs: dict[str, Any] = {"text_column": text_column, "id_column": id_column}
+    if fmt == "dir":
+        return ArticleDirReader(source, **kwargs)
+    if fmt == "txt":
+        return TextArticleReader(source, **kwargs) if articles else TextReader(source, **kwargs)
+    if fmt == "jsonl":
+        return JsonlReader(source, **kwargs)
+    if fmt in ("csv", "tsv"):
+        return CsvReader(source, delimiter="\t" if fmt == "tsv" else ",", **kwargs)
+    return ParquetReader(source, batch_rows=chunk_size, **kwargs)

@@ -1,0 +1,191 @@
+"""Turn a chunk of input records into output rows: classify the good ones, apply ``--on-error``.
+
+Sentence mode writes one row per input row::
+
+    {"id": ..., "row": 17, "label": "demand", "score": 0.912345}
+
+(``id`` only when the input has an id column; ``text``, ``score_<label>`` and ``error`` columns
+with ``--with-text``, ``--all-scores`` and ``--on-error mark``). Article mode writes one row per
+unit of each article, in document order, with character offsets into the article text::
+
+    {"article_id": "a1.txt", "sentence_index": 0, "start": 0, "end": 42, "paragraph": 0,
+     "boilerplate": false, "reason": null, "label": "meeting_report", "score": 0.87}
+
+Boilerplate units (site furniture the segmenter set aside) are listed in the same file with
+``"boilerplate": true``, the rule that matched in ``reason`` and no label or score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kontak_nlp.errors import InputError
+from kontak_nlp.jobs._formats import Record, has_surrogates, text_problem
+from kontak_nlp.jobs.writers import Column
+from kontak_nlp.segment import Segmentation
+
+ProbaFn = Callable[[list[str]], np.ndarray]
+_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class RowOptions:
+    """What the rows contain."""
+
+    labels: tuple[str, ...]
+    on_error: str = "raise"
+    articles: bool = False
+    has_ids: bool = False
+    id_kind: str = "int"
+    with_text: bool = False
+    all_scores: bool = False
+
+    def columns(self) -> list[Column]:
+        """The output columns, in order (the same for every chunk, so CSV/Parquet have one schema).
+
+        Example:
+            >>> [c.name for c in RowOptions(labels=("a", "b")).columns()]
+            ['row', 'label', 'score']
+        """
+        if self.articles:
+            cols = [Column("article_id", self.id_kind if self.has_ids else "int")]
+            cols += [Column(n, "int") for n in ("sentence_index", "start", "end", "paragraph")]
+            cols += [Column("boilerplate", "bool"), Column("reason", "str")]
+        else:
+            cols = ([Column("id", self.id_kind)] if self.has_ids else []) + [Column("row", "int")]
+        cols += [Column("text", "str")] if self.with_text else []
+        cols += [Column("label", "str"), Column("score", "float")]
+        cols += [Column(f"score_{label}", "float") for label in self.labels] if self.all_scores else []
+        cols += [Column("error", "str")] if self.on_error == "mark" else []
+        return cols
+
+
+@dataclass
+class ChunkResult:
+    """Rows of one chunk and what they count for (input rows are articles in article mode)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    read: int = 0
+    written: int = 0
+    errored: int = 0
+    boilerplate: int = 0
+
+
+def _bad(record: Record, problem: str, options: RowOptions) -> None:
+    if options.on_error == "raise":
+        raise InputError(
+            f"input row {record.row} ({record.where}): {problem}; "
+            "use --on-error skip or --on-error mark to continue past bad rows"
+        )
+
+
+def _safe_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and not has_surrogates(value) else None
+
+
+def _prediction(proba_row: np.ndarray, options: RowOptions) -> dict[str, Any]:
+    best = int(proba_row.argmax())
+    out: dict[str, Any] = {"label": options.labels[best], "score": round(float(proba_row[best]), _DIGITS)}
+    if options.all_scores:
+        out.update({f"score_{n}": round(float(p), _DIGITS) for n, p in zip(options.labels, proba_row)})
+    return out
+
+
+def _empty_prediction(options: RowOptions) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": None, "score": None}
+    if options.all_scores:
+        out.update({f"score_{n}": None for n in options.labels})
+    return out
+
+
+def sentence_rows(records: Sequence[Record], proba_fn: ProbaFn, options: RowOptions) -> ChunkResult:
+    """Classify a chunk of sentence records; bad rows follow ``options.on_error``.
+
+    Example:
+        >>> fake = lambda texts: np.tile([[0.2, 0.8]], (len(texts), 1))
+        >>> sentence_rows([Record(0, "Halo.")], fake, RowOptions(labels=("a", "b"))).rows
+        [{'row': 0, 'label': 'b', 'score': 0.8}]
+    """
+    problems = [text_problem(record) for record in records]
+    for record, problem in zip(records, problems):
+        if problem:
+            _bad(record, problem, options)
+    good = [record.text for record, problem in zip(records, problems) if not problem]
+    proba = iter(proba_fn(good) if good else ())
+    result = ChunkResult(read=len(records))
+    for record, problem in zip(records, problems):
+        if problem:
+            result.errored += 1
+            if options.on_error == "skip":
+                continue
+        row: dict[str, Any] = {"id": record.id} if options.has_ids else {}
+        row["row"] = record.row
+        if options.with_text:
+            row["text"] = _safe_text(record.text)
+        row.update(_empty_prediction(options) if problem else _prediction(next(proba), options))
+        if options.on_error == "mark":
+            row["error"] = problem
+        result.rows.append(row)
+        result.written += 1
+    return result
+
+
+def _unit_row(article_id: Any, unit: Any, options: RowOptions) -> dict[str, Any]:
+    row: dict[str, Any] = {"article_id": article_id, "sentence_index": unit.index, "start": unit.start}
+    row.update(end=unit.end, paragraph=unit.paragraph, boilerplate=unit.boilerplate, reason=unit.reason)
+    if options.with_text:
+        row["text"] = unit.text
+    return row
+
+
+def _error_row(article_id: Any, record: Record, problem: str, options: RowOptions) -> dict[str, Any]:
+    row: dict[str, Any] = {"article_id": article_id, "sentence_index": None, "start": None, "end": None}
+    row.update(paragraph=None, boilerplate=None, reason=None)
+    if options.with_text:
+        row["text"] = _safe_text(record.text)
+    row.update(_empty_prediction(options), error=problem)
+    return row
+
+
+def article_rows(
+    items: Sequence[tuple[Record, Segmentation | None, str | None]], proba_fn: ProbaFn, options: RowOptions
+) -> ChunkResult:
+    """Classify the sentences of a chunk of segmented articles, in one length-sorted pass.
+
+    ``items`` holds ``(record, segmentation, problem)``; bad articles have no segmentation.
+
+    Example:
+        >>> from kontak_nlp.segment import segment
+        >>> fake = lambda texts: np.tile([[0.2, 0.8]], (len(texts), 1))
+        >>> item = (Record(0, "Menlu tiba. Share:"), segment("Menlu tiba. Share:"), None)
+        >>> rows = article_rows([item], fake, RowOptions(("a", "b"), articles=True)).rows
+        >>> [(r["start"], r["end"], r["label"]) for r in rows]
+        [(0, 11, 'b'), (12, 18, None)]
+    """
+    for record, _, problem in items:
+        if problem:
+            _bad(record, problem, options)
+    texts = [u.text for _, seg, _ in items if seg is not None for u in seg.units if not u.boilerplate]
+    proba = iter(proba_fn(texts) if texts else ())
+    result = ChunkResult(read=len(items))
+    for record, seg, problem in items:
+        article_id = record.id if options.has_ids else record.row
+        if seg is None:
+            result.errored += 1
+            if options.on_error == "mark":
+                result.rows.append(_error_row(article_id, record, problem or "", options))
+                result.written += 1
+            continue
+        result.written += 1
+        for unit in seg.units:
+            row = _unit_row(article_id, unit, options)
+            row.update(_empty_prediction(options) if unit.boilerplate else _prediction(next(proba), options))
+            if options.on_error == "mark":
+                row["error"] = None
+            result.boilerplate += unit.boilerplate
+            result.rows.append(row)
+    return result

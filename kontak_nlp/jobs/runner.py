@@ -1,0 +1,365 @@
+"""Run batch jobs: stream the input in chunks, classify, commit each chunk exactly once.
+
+:func:`iter_predictions` is the in-memory streaming API (like spaCy's ``nlp.pipe``);
+:func:`run_job` is what ``kontak-nlp classify`` calls: files in, files out, resumable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kontak_nlp._inputs import describe_bad_text
+from kontak_nlp._version import __version__
+from kontak_nlp.errors import InputError
+from kontak_nlp.jobs._formats import Reader, Record, text_problem
+from kontak_nlp.jobs.config import JobConfig, JobSummary
+from kontak_nlp.jobs.readers import open_reader
+from kontak_nlp.jobs.rows import ChunkResult, RowOptions, article_rows, sentence_rows
+from kontak_nlp.jobs.state import (
+    JobError,
+    JobPaths,
+    JobState,
+    check_resumable,
+    fingerprint,
+    fsync_dir,
+    load_state,
+    remove_leftovers,
+    save_state,
+)
+from kontak_nlp.jobs.writers import Writer, open_writer
+from kontak_nlp.schema import Prediction
+
+logger = logging.getLogger(__name__)
+
+
+def iter_predictions(
+    texts: Iterable[str], model: Any, *, chunk_size: int = 2048, batch_size: int = 32
+) -> Iterator[Prediction]:
+    """Classify a stream of texts lazily, ``chunk_size`` at a time, yielding predictions in order.
+
+    Only one chunk is in memory at once, so ``texts`` may be a generator over a huge file.
+    Within each chunk, texts are length-sorted into batches and the input order is restored.
+
+    Args:
+        texts: Any iterable of strings.
+        model: A :class:`~kontak_nlp.Classifier`, an :class:`~kontak_nlp.backends.onnx.OnnxClassifier`,
+            or a model directory (loaded with :func:`kontak_nlp.load`).
+        chunk_size: Texts per chunk.
+        batch_size: Texts per forward pass.
+
+    Raises:
+        InputError: A text is not a string; the message gives its position in the stream.
+
+    Example:
+        >>> from kontak_nlp.jobs import iter_predictions
+        >>> lines = (line.rstrip("\\n") for line in open("news.txt", encoding="utf-8"))  # doctest: +SKIP
+        >>> for p in iter_predictions(lines, "runs/news4"):  # doctest: +SKIP
+        ...     print(p.label, p.score)
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if isinstance(model, (str, Path)):
+        from kontak_nlp.api import load
+
+        model = load(model)
+    iterator, offset = iter(texts), 0
+    while chunk := list(itertools.islice(iterator, chunk_size)):
+        for i, text in enumerate(chunk):
+            problem = describe_bad_text(text)
+            if problem:
+                raise InputError(f"texts at position {offset + i} {problem}")
+        yield from model.classify(chunk, batch_size=batch_size, show_progress_bar=False)
+        offset += len(chunk)
+
+
+class _TruncationOnce(logging.Filter):
+    """Let the first per-chunk "truncated" warning through, count the rest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = 0
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "truncated" not in record.getMessage():
+            return True
+        if self.seen:
+            self.hidden += 1
+            return False
+        self.seen = True
+        return True
+
+
+def _prepare_output(config: JobConfig, paths: JobPaths | None) -> JobState | None:
+    """Apply the overwrite/resume rules; return the saved state to resume from, if any."""
+    if paths is None:
+        return None
+    if str(config.input) != "-" and Path(config.input).resolve() == paths.final.resolve():
+        raise JobError(f"{paths.final}: the output would overwrite the input")
+    if config.resume and paths.state.exists():
+        return load_state(paths.state)
+    if paths.state.exists() and not config.force:
+        raise JobError(
+            f"{paths.final}: an interrupted job left {paths.state.name}; run again with --resume to "
+            "continue it, or with --force to start over"
+        )
+    if paths.final.exists() and not config.force:
+        raise JobError(f"{paths.final}: output file exists; pass --force to overwrite it")
+    if config.resume:
+        logger.info("no interrupted job found for %s; starting from the beginning", paths.final)
+    return None
+
+
+def _settings(config: JobConfig, reader: Reader, model: Any, precision: str, options: RowOptions) -> dict:
+    """Everything that shapes the output bytes; a resumed job must match it exactly.
+
+    ``--on-error`` is left out on purpose (``mark`` shows in the columns): a job stopped by a bad
+    row under ``raise`` can be resumed with ``--on-error skip``.
+    """
+    from kontak_nlp.backends._export import model_checksum
+
+    source = getattr(model, "source", None) or str(config.model)
+    return {
+        "kontak_nlp": __version__,
+        "input": reader.fingerprint(),
+        "input_format": reader.fmt,
+        "model": model_checksum(source) if Path(source).is_dir() else source,
+        "backend": config.backend,
+        "precision": precision,
+        "device": str(getattr(model, "device", "cpu")),
+        "columns": [c.name for c in options.columns()],
+        "text_column": config.text_column,
+        "id_column": reader.id_column if reader.has_ids else None,
+        "chunk_size": config.chunk_size,
+        "batch_size": config.batch_size,
+        "output_format": config.output_format,
+    }
+
+
+def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, settings: dict) -> JobState:
+    expected = fingerprint(settings)
+    if paths is None:
+        writer.start()
+        return JobState(fingerprint=expected, settings=settings)
+    if state is not None:
+        check_resumable(state, expected, settings, paths.state)
+        writer.resume(state.position)
+        logger.info("resuming %s at input row %d", paths.final, state.rows_in)
+        return state
+    remove_leftovers(paths)
+    writer.start()
+    state = JobState(fingerprint=expected, settings=settings, position=writer.position)
+    save_state(paths.state, state)
+    return state
+
+
+def _article_item(record: Record) -> tuple[tuple[Record, Any, str | None], int]:
+    from kontak_nlp.segment import segment
+
+    problem = text_problem(record)
+    if problem:
+        return (record, None, problem), 1
+    seg = segment(record.text)
+    return (record, seg, None), max(1, len(seg.units))
+
+
+def _chunks(records: Iterator[Record], config: JobConfig) -> Iterator[list[Any]]:
+    """Group records into chunks: ``chunk_size`` rows, or in article mode whole articles adding up
+    to at least ``chunk_size`` units. Deterministic, so a resumed job cuts the same chunks."""
+    if not config.articles:
+        while chunk := list(itertools.islice(records, config.chunk_size)):
+            yield chunk
+        return
+    chunk, weight = [], 0
+    for record in records:
+        item, units = _article_item(record)
+        chunk.append(item)
+        weight += units
+        if weight >= config.chunk_size:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
+        yield chunk
+
+
+def _commit(result: ChunkResult, writer: Writer, state: JobState, paths: JobPaths | None) -> None:
+    state.position = writer.write_chunk(result.rows)
+    state.rows_in += result.read
+    state.rows_written += result.written
+    state.rows_errored += result.errored
+    state.units_written += len(result.rows)
+    state.boilerplate_rows += result.boilerplate
+    state.chunks += 1
+    if paths is not None:
+        save_state(paths.state, state)
+
+
+def _progress(config: JobConfig, reader: Reader, initial: int) -> Any:
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if config.progress is None else config.progress
+    total = reader.estimate_total() if show else None
+    unit = " articles" if config.articles else " rows"
+    return tqdm(total=total, initial=initial, unit=unit, disable=not show, file=sys.stderr, mininterval=0.5)
+
+
+def _finish(writer: Writer, paths: JobPaths | None, state: JobState) -> None:
+    writer.prepare_final()
+    if paths is None:
+        return
+    state.phase = "finalizing"
+    save_state(paths.state, state)
+    writer.publish()
+    writer.cleanup()
+    paths.state.unlink()
+
+
+def _complete_finalizing(paths: JobPaths, state: JobState) -> bool:
+    """Finish a job killed while publishing its output; False if it was not that far."""
+    if state.phase != "finalizing":
+        return False
+    if paths.part.exists():
+        import os
+
+        os.replace(paths.part, paths.final)
+        fsync_dir(paths.final.parent)
+    elif not paths.final.exists():
+        return False
+    remove_leftovers(paths)
+    return True
+
+
+def _summary(
+    config: JobConfig, state: JobState, started: float, resumed_from: int, precision: str
+) -> JobSummary:
+    return JobSummary(
+        rows_read=state.rows_in,
+        rows_written=state.rows_written,
+        rows_errored=state.rows_errored,
+        seconds=time.perf_counter() - started,
+        output=str(config.output) if config.output else None,
+        articles=config.articles,
+        units_written=state.units_written,
+        boilerplate_rows=state.boilerplate_rows,
+        resumed_from=resumed_from,
+        rows_this_run=state.rows_in - resumed_from,
+        backend=config.backend,
+        precision=precision,
+        on_error=config.on_error,
+    )
+
+
+def _load(config: JobConfig, model: Any) -> tuple[Any, str]:
+    if model is not None:
+        return model, "int8" if getattr(model, "quantize", None) else getattr(model, "precision", "fp32")
+    from kontak_nlp.backends import load_model
+
+    loaded, choice = load_model(
+        config.model,
+        backend=config.backend,
+        device=config.device,
+        precision=config.precision,
+        quantize=config.quantize,
+        num_threads=config.num_threads,
+    )
+    return loaded, choice.name
+
+
+def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
+    """Classify ``config.input`` into ``config.output`` chunk by chunk, resumable after any crash.
+
+    ``summary.seconds`` is the wall time of this call, model loading included.
+
+    Every chunk is written, flushed and fsync'd, then recorded in ``OUTPUT.state.json``; the
+    final file appears by an atomic rename. After a crash (even ``kill -9``) the same call with
+    ``resume=True`` produces exactly the output of an uninterrupted run.
+
+    Args:
+        config: The job.
+        model: An already loaded model (torch or ONNX); None loads ``config.model``.
+
+    Raises:
+        InputError: A bad row with ``on_error="raise"`` (the message names the row).
+        DataError: Unreadable input or missing column. ModelLoadError: the model cannot load.
+        JobError: The output exists (without ``force``) or the saved state does not match.
+        OSError: Writing failed (e.g. disk full).
+
+    Example:
+        >>> from kontak_nlp.jobs import JobConfig, run_job
+        >>> summary = run_job(JobConfig("news.jsonl", "labels.parquet", on_error="skip"))  # doctest: +SKIP
+        >>> summary.rows_written  # doctest: +SKIP
+        120000
+    """
+    started = time.perf_counter()
+    paths = JobPaths.for_output(config.output) if config.output else None
+    state = _prepare_output(config, paths)
+    if paths is not None and state is not None and _complete_finalizing(paths, state):
+        logger.info("%s was already complete; removed the leftover state", paths.final)
+        return _finished(_summary(config, state, started, state.rows_in, "-"))
+    reader = open_reader(
+        config.input,
+        input_format=config.input_format,
+        text_column=config.text_column,
+        id_column=config.id_column,
+        articles=config.articles,
+        chunk_size=config.chunk_size,
+    )
+    try:
+        model, precision = _load(config, model)
+        return _run(config, reader, (model, precision), paths, state, started)
+    finally:
+        reader.close()
+
+
+def _finished(summary: JobSummary) -> JobSummary:
+    summary.complete = True
+    return summary
+
+
+def _run(
+    config: JobConfig,
+    reader: Reader,
+    loaded: tuple[Any, str],
+    paths: JobPaths | None,
+    state: JobState | None,
+    started: float,
+) -> JobSummary:
+    model, precision = loaded
+    options = RowOptions(
+        labels=tuple(model.labels), on_error=config.on_error, articles=config.articles,
+        has_ids=reader.has_ids, id_kind=reader.id_kind, with_text=config.with_text,
+        all_scores=config.all_scores,
+    )  # fmt: skip
+    writer = open_writer(config.output, config.output_format, options.columns())
+    state = _begin(writer, paths, state, _settings(config, reader, model, precision, options))
+    resumed_from = state.rows_in
+    build = article_rows if config.articles else sentence_rows
+
+    def proba(texts: list[str]) -> Any:
+        return model.predict_proba(texts, batch_size=config.batch_size, show_progress_bar=False)
+
+    quiet = _TruncationOnce()
+    logging.getLogger("kontak_nlp.model").addFilter(quiet)
+    bar = _progress(config, reader, resumed_from)
+    try:
+        for chunk in _chunks(itertools.islice(iter(reader), resumed_from, None), config):
+            result = build(chunk, proba, options)
+            _commit(result, writer, state, paths)
+            bar.update(result.read)
+        _finish(writer, paths, state)
+    except BaseException as err:
+        writer.close()
+        err.job_summary = _summary(config, state, started, resumed_from, precision)  # type: ignore[attr-defined]
+        raise
+    finally:
+        bar.close()
+        logging.getLogger("kontak_nlp.model").removeFilter(quiet)
+    if quiet.hidden:
+        logger.warning("%d more chunk(s) had texts truncated at the model's token limit", quiet.hidden)
+    return _finished(_summary(config, state, started, resumed_from, precision))

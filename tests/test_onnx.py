@@ -1,0 +1,130 @@
+"""ONNX Runtime backend: agreement with torch (fp32 exact, int8 reported), export cache, jobs on ONNX."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from kontak_nlp import Classifier
+from kontak_nlp.backends import _export, load_model
+from kontak_nlp.backends.onnx import OnnxClassifier
+from kontak_nlp.jobs import JobConfig, run_job
+
+pytest.importorskip("onnxruntime")
+
+WORDS = "menteri luar negeri bertemu membahas sepakat mendesak harus perang sanksi the minister met".split()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Any:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT whose tokenizer knows real words (so predictions vary with the text)."""
+    from _tiny import write_vocab
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from kontak_nlp import DEFAULT_LABELS
+
+    directory = tmp_path_factory.mktemp("onnx") / "model"
+    directory.mkdir()
+    vocab = str(write_vocab(directory))
+    tokenizer = BertTokenizerFast(vocab_file=vocab, vocab=vocab, model_max_length=64)
+    torch.manual_seed(1)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, max_position_embeddings=64, initializer_range=0.5, num_labels=4,
+        id2label=dict(enumerate(DEFAULT_LABELS)), label2id={n: i for i, n in enumerate(DEFAULT_LABELS)},
+    )  # fmt: skip
+    Classifier(BertForSequenceClassification(config), tokenizer, device="cpu").save_pretrained(directory)
+    return directory
+
+
+def texts(n: int = 200, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choices(WORDS, k=rng.randint(1, 40))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def torch_reference(model_dir: Path) -> tuple[Classifier, np.ndarray]:
+    clf = Classifier.from_pretrained(model_dir, device="cpu", precision="fp32")
+    return clf, clf.predict_logits(texts(), batch_size=16)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a.argmax(axis=1) == b.argmax(axis=1)).mean())
+
+
+def test_onnx_fp32_matches_torch(model_dir: Path, torch_reference: Any) -> None:
+    clf, logits = torch_reference
+    onnx = OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    got = onnx.predict_logits(texts(), batch_size=16)
+    assert len(set(logits.argmax(axis=1).tolist())) > 1  # the texts really get different labels
+    np.testing.assert_allclose(got, logits, atol=1e-4)
+    assert agreement(got, logits) == 1.0
+    assert onnx.labels == clf.labels
+    assert onnx.predict(texts()[:5]) == clf.predict(texts()[:5])
+    prediction = onnx.classify("menteri bertemu", top_k=2)[0]
+    assert len(prediction.scores) == 2 and prediction.label == clf.classify("menteri bertemu")[0].label
+
+
+def test_int8_agreement_is_reported(model_dir: Path, torch_reference: Any, record_property: Any) -> None:
+    _, logits = torch_reference
+    onnx_int8 = OnnxClassifier.from_pretrained(model_dir, quantize="int8", num_threads=1)
+    torch_int8, choice = load_model(model_dir, device="cpu", quantize="int8", num_threads=1)
+    assert choice.name == "int8"
+    rates = {
+        "onnx_int8": agreement(onnx_int8.predict_logits(texts(), batch_size=16), logits),
+        "torch_int8": agreement(torch_int8.predict_logits(texts(), batch_size=16), logits),
+    }
+    record_property("int8_label_agreement", rates)
+    print(f"int8 label agreement with torch fp32 on a random tiny model: {rates}")
+    assert min(rates.values()) >= 0.5  # a random tiny model has small margins; real models: >= 0.99
+
+
+def test_export_is_cached_by_checksum_and_opset(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    checksum = _export.model_checksum(model_dir)
+    cached = model_dir / "onnx" / _export.onnx_file_name(checksum, _export.DEFAULT_OPSET, None)
+    assert cached.exists()
+    monkeypatch.setattr(_export, "export_onnx", lambda *a, **k: pytest.fail("exported twice"))
+    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    assert not list((model_dir / "onnx").glob(".*tmp*"))
+
+
+def test_read_only_model_dir_uses_the_home_cache(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "ro-model"
+    shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("onnx"))
+    monkeypatch.setenv("KONTAK_NLP_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_export, "_writable", lambda directory: False)  # root ignores chmod
+    OnnxClassifier.from_pretrained(copy, num_threads=1)
+    checksum = _export.model_checksum(copy)
+    assert (tmp_path / "home" / "onnx" / checksum[:16] / _export.onnx_file_name(checksum, 17, None)).exists()
+    assert not (copy / "onnx").exists()
+
+
+def test_job_on_the_onnx_backend_agrees_with_torch(model_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts(60)), encoding="utf-8")
+    outputs = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"{backend}.jsonl"
+        config = JobConfig(source, out, model=model_dir, backend=backend, precision="fp32", num_threads=1)
+        summary = run_job(config)
+        assert summary.backend == backend and summary.rows_written == 60
+        outputs[backend] = [json.loads(line)["label"] for line in out.read_text().splitlines()]
+    assert outputs["onnx"] == outputs["torch"]
