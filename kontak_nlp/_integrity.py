@@ -27,12 +27,14 @@ def sha256_file(path: Path) -> str:
 
 
 def write_checksums(directory: Path) -> Path:
-    """Record the sha256 and size of every file in ``directory`` (recursively) in ``checksums.json``."""
+    """Record the sha256 and size of every file directly in ``directory`` in ``checksums.json``.
+
+    Sub-directories (training checkpoints, an adapter copy) are not part of the model and are skipped.
+    """
     entries = {}
-    for file in sorted(directory.rglob("*")):
+    for file in sorted(directory.iterdir()):
         if file.is_file() and file.name != CHECKSUM_FILE:
-            rel = file.relative_to(directory).as_posix()
-            entries[rel] = {"sha256": sha256_file(file), "size": file.stat().st_size}
+            entries[file.name] = {"sha256": sha256_file(file), "size": file.stat().st_size}
     target = directory / CHECKSUM_FILE
     target.write_text(json.dumps({"files": entries}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return target

@@ -16,6 +16,7 @@ import copy
 import json
 import logging
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,9 @@ def quiet_transformers() -> Iterator[None]:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)\.")
+            yield
     finally:
         hf_logging.set_verbosity(previous)
         if bars:

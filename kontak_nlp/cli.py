@@ -19,7 +19,7 @@ from kontak_nlp.errors import DataError, InputError, KontakError, ModelLoadError
 logger = logging.getLogger("kontak_nlp")
 
 #: Modules under kontak_nlp.commands that each provide ``add_parser(subparsers)``.
-COMMANDS: tuple[str, ...] = ("train", "evaluate", "classify")
+COMMANDS: tuple[str, ...] = ("classify", "evaluate", "train", "demo")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_MODEL, EXIT_DATA, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
