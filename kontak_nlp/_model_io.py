@@ -153,7 +153,9 @@ def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
     base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
     config = AutoConfig.from_pretrained(str(path))
     with quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(base, config=config, use_safetensors=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, config=config, use_safetensors=True, ignore_mismatched_sizes=True
+        )
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
     tokenizer_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
     return model, AutoTokenizer.from_pretrained(str(tokenizer_dir))

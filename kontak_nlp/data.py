@@ -110,7 +110,9 @@ def resolve_labels(
             )
     if len(set(ordered)) != len(ordered):
         raise DataError(f"{where}: duplicate labels in {ordered}")
-    if not 2 <= len(ordered) <= 50:
+    if len(ordered) < 2:
+        raise DataError(f"{where}: only one class present ({ordered}); need at least two labels")
+    if len(ordered) > 50:
         raise DataError(f"{where}: need between 2 and 50 labels, got {len(ordered)}")
     return ordered
 

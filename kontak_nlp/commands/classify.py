@@ -67,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--all-scores", action="store_true", help="add a score_<label> column per label")
     parser.add_argument("--with-text", action="store_true", help="copy the text into each output row")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or info logs")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or Ray Data")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help="local or Ray Data")
     parser.add_argument("--address", help="--engine ray: auto or ray://HOST:10001 (default: a local Ray)")
     parser.add_argument("--num-workers", type=int, default=1, help="--engine ray: model actors (default: 1)")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="--engine ray: GPUs per actor")

@@ -10,7 +10,7 @@ from typing import Any
 def add_parser(subparsers: Any) -> None:
     """Register the ``demo`` command."""
     parser = subparsers.add_parser(
-        "demo", help="classify the bundled example article", description="Classify the bundled example article."
+        "demo", help="classify the bundled example article", description="Classify the example article."
     )
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
