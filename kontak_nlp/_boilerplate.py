@@ -30,6 +30,8 @@ _PHOTO = r"(?:foto|photo|gambar|image|ilustrasi|illustration|kredit foto|photo c
 # (reason, pattern): the first pattern that matches the whole unit gives the reason.
 _FULL_PATTERNS = (
     ("read_also", r"(?:baca|simak|lihat|tonton|saksikan|read|see|watch)\s+(?:juga|pula|also|more)\b.*"),
+    ("read_also", r"also (?:read|see|watch)\s*:.*|(?:simak|baca) (?:berita|artikel|informasi)\b.{0,60}"
+     r"\b(?:lainnya|terkini|terbaru|selengkapnya)\b[^.!?]*"),
     (
         "read_also",
         r"(?:baca|read|tonton|watch|simak)\s*:.*|(?:baca|lihat|simak) selengkapnya\b.*"
@@ -42,7 +44,7 @@ _FULL_PATTERNS = (
     ("caption", rf"[(\[]?{_PHOTO}\s*(?::|/|\s-\s).*"),
     (
         "credit",
-        rf"[(\[]?\s*(?:[-–—]\s*)?(?:(?:sumber|source|via)\s*:?\s*)?(?:{_OUTLET})"
+        rf"[(\[]?\s*(?:[-–—]{1,2}\s*)?(?:(?:sumber|source|via)\s*:?\s*)?(?:{_OUTLET})"
         rf"(?:\s*[/,&]\s*(?:{_OUTLET}|[a-z]{{2,5}}))*\s*[)\]]?\.?",
     ),
     ("editor_initials", r"[(\[]\s*[a-z*]{1,6}(?:\s*/\s*[a-z*]{1,10})*\s*[)\]]\.?"),
@@ -53,6 +55,11 @@ _FULL_PATTERNS = (
     ),
     ("byline", r"(?:editing|reporting|writing|additional reporting) by\b.*|laporan wartawan .{0,100}(?<!\.)"),
     ("press_release", r"(?:sektor|sector|kategori|category|industri|industry)\s*:.*"),
+    (
+        "press_release",
+        r"[(\[]?biro (?:pers|hubungan masyarakat|humas|komunikasi|kerja sama)\b[^.!?]{0,140}[)\]]?",
+    ),
+    ("byline", r"(?:first )?(?:published|diterbitkan|terbit) (?:in|di|on|pada)\b[^.!?]{0,80}"),
     ("tags", r"(?:tags?|topik|topic|label|kata kunci|keywords?)\s*:.*|#\w+(?:[\s,]+#\w+)*"),
     (
         "copyright",
@@ -74,6 +81,7 @@ _SEARCH_PATTERNS = (
     ("press_release", r"penyedia konten pihak ketiga|third[- ]party content provider"),
     ("press_release", r"tidak memberikan jaminan atau pernyataan|makes? no (?:warranties|representations?)"),
     ("press_release", r"distribusi siaran pers|press[- ]release distribution|pengedaran siaran akhbar"),
+    ("press_release", r"^siaran (?:pers|akhbar) ini (?:diterbitkan|disiarkan|dirilis|dikeluarkan)\b"),
     ("comment", r"^isi komentar|komentar (?:anda )?(?:sepenuhnya )?(?:adalah |menjadi )?tanggung ?jawab"),
     ("comment", r"comments? (?:are|is) the (?:sole )?responsibility|^(?:tulis|kirim|beri(?:kan)?) komentar"),
     ("comment", r"^login untuk berkomentar"),
@@ -84,6 +92,7 @@ _SEARCH_PATTERNS = (
         r"|telegram|instagram|tiktok|youtube|twitter|facebook|newsletter)\b",
     ),
     ("subscribe", r"\bsubscribe (?:to|now)\b|sign up (?:for|to) (?:our|the) newsletter"),
+    ("subscribe", r"^follow\b.{0,60}\bcoverage\b"),
 )
 
 
