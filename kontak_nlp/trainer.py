@@ -54,6 +54,9 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
 
         torch.set_num_threads(config.num_threads)
     train_ds, dev_ds, labels = prepare_datasets(config, train_data, eval_data)
+    from transformers import set_seed
+
+    set_seed(config.seed)  # new head rows and LoRA weights are drawn before the Trainer seeds
     model, tokenizer = build_model(config, labels)
     trainer = _build_trainer(config, model, tokenizer, train_ds, dev_ds, labels, out)
     try:
@@ -190,6 +193,7 @@ def rehead(model: Any, labels: list[str]) -> Any:
     logger.info(
         "warm start: kept head rows for %s, new rows for %s", kept, [n for n in labels if n not in kept]
     )
+    model.config.calibration_temperature = None  # the old head's calibration does not carry over
     model.num_labels = model.config.num_labels = len(labels)
     model.config.id2label = dict(enumerate(labels))
     model.config.label2id = {name: i for i, name in enumerate(labels)}

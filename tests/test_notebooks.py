@@ -24,8 +24,10 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_quickstart.ipynb", "02_evaluation.ipynb", "03_retrain_new_labels.ipynb"]
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_S = 600
-#: Notebook-level metadata a stripped notebook may carry.
+#: Notebook-level metadata a stripped notebook may carry; ``language_info`` is cut to its name, so the
+#: committed file does not change with the Python version of whoever ran it last.
 ALLOWED_METADATA = {"kernelspec", "language_info"}
+LANGUAGE_INFO = {"name": "python"}
 
 
 def test_the_three_notebooks_exist() -> None:
@@ -35,6 +37,8 @@ def test_the_three_notebooks_exist() -> None:
 def _dirty_cells(nb: nbformat.NotebookNode) -> list[str]:
     """Describe every trace of execution left in a notebook (empty when it is stripped)."""
     problems = [f"notebook metadata {key!r}" for key in sorted(set(nb.metadata) - ALLOWED_METADATA)]
+    if nb.metadata.get("language_info", LANGUAGE_INFO) != LANGUAGE_INFO:
+        problems.append("language_info records more than the language name")
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -104,6 +108,7 @@ def strip(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
     for key in set(nb.metadata) - ALLOWED_METADATA:
         del nb.metadata[key]
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
         if cell.cell_type == "code":
