@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from kontak_nlp import _model_io
-from kontak_nlp._batching import length_sorted_batches, resolve_device, resolve_precision, softmax
-from kontak_nlp._inputs import coerce_texts
-from kontak_nlp.schema import Prediction
+from kontak_nlp._batching import resolve_device, resolve_precision
+from kontak_nlp._predict import PredictorBase
 
 logger = logging.getLogger(__name__)
 
 
-class Classifier:
+class Classifier(PredictorBase):
     """A fine-tuned encoder that tags sentences with one label each.
 
     Args:
@@ -98,138 +95,24 @@ class Classifier:
         self._autocast_dtype = resolve_precision(self.precision, self.device)
         return self
 
-    # ------------------------------------------------------------------ label metadata
     @property
-    def labels(self) -> list[str]:
-        """Label names in column order of :meth:`predict_proba` (read from ``config.id2label``)."""
-        return _model_io.ordered_labels(self.model.config)
+    def config(self) -> Any:
+        """The ``transformers`` config of the model (labels, calibration temperature)."""
+        return self.model.config
 
-    @property
-    def classes_(self) -> np.ndarray:
-        """scikit-learn style alias of :attr:`labels`."""
-        return np.asarray(self.labels, dtype=object)
-
-    @property
-    def temperature(self) -> float:
-        """The calibration temperature stored in the model config (1.0 when none is stored)."""
-        return float(getattr(self.model.config, "calibration_temperature", None) or 1.0)
-
-    # ------------------------------------------------------------------ prediction API
-    def predict_logits(
-        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
-    ) -> np.ndarray:
-        """Raw logits, shape ``(n, n_labels)``, rows in input order.
-
-        Example:
-            >>> clf.predict_logits(["Halo."]).shape  # doctest: +SKIP
-            (1, 4)
-        """
-        values, _ = coerce_texts(texts)
-        out = np.zeros((len(values), len(self.labels)), dtype=np.float32)
-        if not values:
-            return out
-        encoded = self._preprocess(values)
-        lengths = [len(ids) for ids in encoded]
-        batches = list(length_sorted_batches(lengths, batch_size))
-        for indices in tqdm(batches, desc="Classifying", unit="batch", disable=_hide_bar(show_progress_bar)):
-            out[indices] = self._forward([encoded[i] for i in indices])
-        return out
-
-    def predict_proba(
-        self,
-        texts: Iterable[str] | str,
-        *,
-        batch_size: int = 32,
-        show_progress_bar: bool | None = None,
-        calibrated: bool = True,
-    ) -> np.ndarray:
-        """Probabilities, shape ``(n, n_labels)``, columns in :attr:`labels` order.
-
-        Args:
-            calibrated: Divide logits by the stored temperature before the softmax.
-
-        Example:
-            >>> clf.predict_proba(["Halo.", "Apa kabar?"]).sum(axis=1)  # doctest: +SKIP
-            array([1., 1.], dtype=float32)
-        """
-        logits = self.predict_logits(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
-        return softmax(logits, self.temperature if calibrated else 1.0)
-
-    def predict(
-        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
-    ) -> list[str]:
-        """The most probable label of each text, in input order.
-
-        Example:
-            >>> clf.predict("Menlu RI bertemu Menlu Jepang.")  # doctest: +SKIP
-            ['meeting_report']
-        """
-        proba = self.predict_proba(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
-        labels = self.labels
-        return [labels[i] for i in proba.argmax(axis=1)]
-
-    def classify(
-        self,
-        texts: Iterable[str] | str,
-        *,
-        top_k: int | None = None,
-        batch_size: int = 32,
-        show_progress_bar: bool | None = None,
-    ) -> list[Prediction]:
-        """One :class:`Prediction` per text (always a list), in input order.
-
-        Args:
-            top_k: Keep only the ``top_k`` best labels in ``Prediction.scores`` (None keeps all).
-
-        Example:
-            >>> clf.classify(["Kedua menteri bertemu di Jakarta."])[0].label  # doctest: +SKIP
-            'meeting_report'
-        """
-        values, _ = coerce_texts(texts)
-        proba = self.predict_proba(values, batch_size=batch_size, show_progress_bar=show_progress_bar)
-        return self._postprocess(values, proba, top_k)
-
-    # ------------------------------------------------------------------ pipeline stages
-    def _preprocess(self, texts: list[str]) -> list[list[int]]:
-        """Tokenize without padding; warn once when texts are cut at ``max_length``."""
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-        cut = sum(1 for ids in encoded if len(ids) >= self.max_length)
-        if cut:
-            logger.warning(
-                "%d text(s) reached the model limit of %d tokens and were truncated", cut, self.max_length
-            )
-        return encoded
-
-    def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:
-        """Pad one batch to its longest member, run the model and return CPU logits."""
-        width = max(len(ids) for ids in batch_ids)
-        pad_id = self.tokenizer.pad_token_id or 0
-        input_ids = np.full((len(batch_ids), width), pad_id, dtype=np.int64)
-        attention = np.zeros((len(batch_ids), width), dtype=np.int64)
-        for row, ids in enumerate(batch_ids):
-            input_ids[row, : len(ids)] = ids
-            attention[row, : len(ids)] = 1
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Run one padded batch on the device and return CPU logits (the only device code)."""
         pin = self.device.type == "cuda"
-        tensors = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(attention)}
+        tensors = {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention_mask),
+        }
         tensors = {
             k: (v.pin_memory() if pin else v).to(self.device, non_blocking=pin) for k, v in tensors.items()
         }
         with torch.inference_mode(), self._autocast():
             logits = self.model(**tensors).logits
         return logits.float().cpu().numpy()
-
-    def _postprocess(self, texts: list[str], proba: np.ndarray, top_k: int | None) -> list[Prediction]:
-        """Build sorted :class:`Prediction` objects from a probability matrix."""
-        if top_k is not None and top_k < 1:
-            raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
-        labels = self.labels
-        keep = len(labels) if top_k is None else min(top_k, len(labels))
-        order = np.argsort(-proba, axis=1, kind="stable")[:, :keep]
-        predictions = []
-        for text, row, ranked in zip(texts, proba, order):
-            scores = {labels[j]: float(row[j]) for j in ranked}
-            predictions.append(Prediction(text, labels[ranked[0]], float(row[ranked[0]]), scores))
-        return predictions
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self._autocast_dtype is None:
@@ -241,9 +124,3 @@ class Classifier:
             f"Classifier(source={self.source!r}, labels={self.labels}, device='{self.device}', "
             f"precision='{self.precision}', max_length={self.max_length})"
         )
-
-
-def _hide_bar(show_progress_bar: bool | None) -> bool:
-    if show_progress_bar is None:
-        return logging.getLogger("kontak_nlp").getEffectiveLevel() > logging.INFO
-    return not show_progress_bar

@@ -24,7 +24,8 @@ def fmt(entry: dict) -> str:
 def table(model_dir: Path) -> str:
     results = json.loads((model_dir / "eval_results.json").read_text(encoding="utf-8"))
     rows = [
-        "| data | sentences | accuracy (95% CI) | macro-F1 (95% CI) | TF-IDF+LR macro-F1 | majority macro-F1 | ECE raw -> calibrated |",
+        "| data | sentences | accuracy (95% CI) | macro-F1 (95% CI) | TF-IDF+LR macro-F1 "
+        "| majority macro-F1 | ECE raw -> calibrated |",
         "|---|---|---|---|---|---|---|",
     ]
     for key, r in results.items():

@@ -1,0 +1,172 @@
+"""The prediction surface shared by every backend (torch :class:`Classifier`, ONNX Runtime).
+
+A backend provides ``config`` (with ``id2label``), ``tokenizer``, ``max_length`` and
+``_forward(input_ids, attention_mask) -> logits``; this base class does the rest: tokenizing once,
+length-sorted dynamic padding, order restoration, calibration and :class:`Prediction` objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from kontak_nlp._batching import length_sorted_batches, softmax
+from kontak_nlp._inputs import coerce_texts
+from kontak_nlp.schema import Prediction
+
+logger = logging.getLogger(__name__)
+
+
+def pad_batch(batch_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token id lists to the longest one; returns ``(input_ids, attention_mask)`` as int64.
+
+    Example:
+        >>> ids, mask = pad_batch([[5, 6, 7], [5]], pad_id=1)
+        >>> ids.tolist(), mask.tolist()
+        ([[5, 6, 7], [5, 1, 1]], [[1, 1, 1], [1, 0, 0]])
+    """
+    width = max(len(ids) for ids in batch_ids)
+    input_ids = np.full((len(batch_ids), width), pad_id, dtype=np.int64)
+    attention = np.zeros((len(batch_ids), width), dtype=np.int64)
+    for row, ids in enumerate(batch_ids):
+        input_ids[row, : len(ids)] = ids
+        attention[row, : len(ids)] = 1
+    return input_ids, attention
+
+
+def _hide_bar(show_progress_bar: bool | None) -> bool:
+    if show_progress_bar is None:
+        return logging.getLogger("kontak_nlp").getEffectiveLevel() > logging.INFO
+    return not show_progress_bar
+
+
+class PredictorBase:
+    """Labels, probabilities and predictions on top of a backend's ``_forward``."""
+
+    tokenizer: Any
+    max_length: int
+
+    @property
+    def config(self) -> Any:  # pragma: no cover - every backend overrides it
+        raise NotImplementedError
+
+    @property
+    def labels(self) -> list[str]:
+        """Label names in column order of :meth:`predict_proba` (read from ``config.id2label``)."""
+        from kontak_nlp._model_io import ordered_labels
+
+        return ordered_labels(self.config)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """scikit-learn style alias of :attr:`labels`."""
+        return np.asarray(self.labels, dtype=object)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature stored in the model config (1.0 when none is stored)."""
+        return float(getattr(self.config, "calibration_temperature", None) or 1.0)
+
+    def predict_logits(
+        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
+    ) -> np.ndarray:
+        """Raw logits, shape ``(n, n_labels)``, rows in input order.
+
+        Example:
+            >>> clf.predict_logits(["Halo."]).shape  # doctest: +SKIP
+            (1, 4)
+        """
+        values, _ = coerce_texts(texts)
+        out = np.zeros((len(values), len(self.labels)), dtype=np.float32)
+        if not values:
+            return out
+        encoded = self._preprocess(values)
+        batches = list(length_sorted_batches([len(ids) for ids in encoded], batch_size))
+        pad_id = self.tokenizer.pad_token_id or 0
+        for indices in tqdm(batches, desc="Classifying", unit="batch", disable=_hide_bar(show_progress_bar)):
+            out[indices] = self._forward(*pad_batch([encoded[i] for i in indices], pad_id))
+        return out
+
+    def predict_proba(
+        self,
+        texts: Iterable[str] | str,
+        *,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        calibrated: bool = True,
+    ) -> np.ndarray:
+        """Probabilities, shape ``(n, n_labels)``, columns in :attr:`labels` order.
+
+        Args:
+            calibrated: Divide logits by the stored temperature before the softmax.
+
+        Example:
+            >>> clf.predict_proba(["Halo.", "Apa kabar?"]).sum(axis=1)  # doctest: +SKIP
+            array([1., 1.], dtype=float32)
+        """
+        logits = self.predict_logits(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        return softmax(logits, self.temperature if calibrated else 1.0)
+
+    def predict(
+        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
+    ) -> list[str]:
+        """The most probable label of each text, in input order.
+
+        Example:
+            >>> clf.predict("Menlu RI bertemu Menlu Jepang.")  # doctest: +SKIP
+            ['meeting_report']
+        """
+        proba = self.predict_proba(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        labels = self.labels
+        return [labels[i] for i in proba.argmax(axis=1)]
+
+    def classify(
+        self,
+        texts: Iterable[str] | str,
+        *,
+        top_k: int | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+    ) -> list[Prediction]:
+        """One :class:`Prediction` per text (always a list), in input order.
+
+        Args:
+            top_k: Keep only the ``top_k`` best labels in ``Prediction.scores`` (None keeps all).
+
+        Example:
+            >>> clf.classify(["Kedua menteri bertemu di Jakarta."])[0].label  # doctest: +SKIP
+            'meeting_report'
+        """
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+        values, _ = coerce_texts(texts)
+        proba = self.predict_proba(values, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        return self._postprocess(values, proba, top_k)
+
+    def _preprocess(self, texts: list[str]) -> list[list[int]]:
+        """Tokenize without padding; warn once when texts are cut at ``max_length``."""
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        cut = sum(1 for ids in encoded if len(ids) >= self.max_length)
+        if cut:
+            logger.warning(
+                "%d text(s) reached the model limit of %d tokens and were truncated", cut, self.max_length
+            )
+        return encoded
+
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+    def _postprocess(self, texts: list[str], proba: np.ndarray, top_k: int | None) -> list[Prediction]:
+        """Build sorted :class:`Prediction` objects from a probability matrix."""
+        labels = self.labels
+        keep = len(labels) if top_k is None else min(top_k, len(labels))
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :keep]
+        predictions = []
+        for text, row, ranked in zip(texts, proba, order):
+            scores = {labels[j]: float(row[j]) for j in ranked}
+            predictions.append(Prediction(text, labels[ranked[0]], float(row[ranked[0]]), scores))
+        return predictions
