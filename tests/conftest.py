@@ -28,3 +28,14 @@ def _tiny_classifier_session(tiny_model_dir: Path) -> Classifier:
 def tiny_classifier(_tiny_classifier_session: Classifier) -> Classifier:
     """A fresh copy of the tiny classifier for each test."""
     return copy.deepcopy(_tiny_classifier_session)
+
+
+@pytest.fixture
+def one_torch_thread() -> object:
+    """One torch thread: fast and steady for a tiny model on a shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -385,8 +385,8 @@ def test_checksums_detect_truncation_and_missing_files(fresh_copy: Path) -> None
 def test_checksums_are_cached_per_process(fresh_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     verify_checksums(fresh_copy)
     calls = []
-    real = backbone.hashlib.sha256
-    monkeypatch.setattr(backbone.hashlib, "sha256", lambda *a: calls.append(1) or real(*a))
+    real = backbone.sha256_file
+    monkeypatch.setattr(backbone, "sha256_file", lambda *a: calls.append(1) or real(*a))
     verify_checksums(fresh_copy)
     assert calls == []
 

@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import torch
 
 from kontak_nlp.errors import DataError, InputError
 from kontak_nlp.jobs import JobConfig, JobError, iter_predictions, run_job
@@ -26,13 +25,7 @@ ARTICLE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    """One torch thread: fast and steady for a tiny model on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sentences(n: int, seed: int = 0) -> list[str]:

@@ -22,12 +22,7 @@ pytest.importorskip("onnxruntime")
 WORDS = "menteri luar negeri bertemu membahas sepakat mendesak harus perang sanksi the minister met".split()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
