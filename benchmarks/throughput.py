@@ -2,8 +2,10 @@
 
 Every mode runs in its own subprocess (so peak RSS is per mode) on the same model and the same
 sentences from the project corpus: the ``transformers`` text-classification pipeline at batch 32
-(baseline), kontak torch fp32 (length-sorted dynamic padding), bf16 autocast (when the CPU has
-native bf16), torch dynamic int8, ONNX Runtime fp32 and ONNX Runtime dynamic int8. Reported per
+(baseline), kontak torch fp32 with the plain transformers forward (``torch_fp32_plain``: length-sorted
+dynamic padding only) and with the fast CPU forward (``torch_fp32``, the default; see
+``kontak_nlp/_fast_bert.py``), bf16 (when the CPU has native bf16), torch dynamic int8, ONNX Runtime
+fp32 and ONNX Runtime dynamic int8. Reported per
 mode: sentences/s (median of ``--repeats``), ratio to the pipeline, peak RSS, label agreement with
 torch fp32 and, when the labels match the corpus, macro-F1 on seeds-dev (or the corpus dev split).
 
@@ -27,8 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-MODES = ("pipeline", "torch_fp32", "torch_bf16", "torch_int8", "onnx_fp32", "onnx_int8")
+MODES = ("pipeline", "torch_fp32_plain", "torch_fp32", "torch_bf16", "torch_int8", "onnx_fp32", "onnx_int8")
 _LOAD = {  # mode -> load_model keyword arguments
+    "torch_fp32_plain": {"backend": "torch", "precision": "fp32"},
     "torch_fp32": {"backend": "torch", "precision": "fp32"},
     "torch_bf16": {"backend": "torch", "precision": "bf16"},
     "torch_int8": {"backend": "torch", "precision": "fp32", "quantize": "int8"},
@@ -137,6 +140,8 @@ def load_mode(mode: str, model_dir: str, batch_size: int, threads: int | None) -
 
         return predict, pipe.tokenizer
     model, _ = load_model(model_dir, device="cpu", num_threads=threads, **_LOAD[mode])
+    if mode == "torch_fp32_plain":
+        model.fast_path = False
     return (lambda texts: model.predict(texts, batch_size=batch_size)), model.tokenizer
 
 

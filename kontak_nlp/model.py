@@ -32,6 +32,10 @@ class Classifier(PredictorBase):
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 autocast on GPUs and on
             CPUs with native bf16 support). ``device="auto"`` on a GPU uses ``"auto"``.
         max_length: Token limit per text; longer texts are truncated with one warning per call.
+        fast_path: On the CPU, run BERT-architecture models (e5, IndoBERT) in fp32 or bf16 through
+            :mod:`kontak_nlp._fast_bert` (pre-packed oneDNN weights, first-token-only last layer;
+            logits equal to the transformers forward within float noise). False always uses the
+            plain transformers forward.
 
     Example:
         >>> clf = Classifier.from_pretrained("path/to/model")  # doctest: +SKIP
@@ -47,6 +51,7 @@ class Classifier(PredictorBase):
         device: str | torch.device | None = "auto",
         precision: str | None = None,
         max_length: int | None = None,
+        fast_path: bool = True,
     ) -> None:
         self.device = resolve_device(device)
         if precision is None:
@@ -57,6 +62,8 @@ class Classifier(PredictorBase):
         self.tokenizer = tokenizer
         self.max_length = max_length or _model_io.model_max_length(model, tokenizer)
         self.source: str | None = None
+        self.fast_path = fast_path
+        self._fast: tuple[Any, Any] | None = None  # (key, FastBertForward or None)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -67,6 +74,7 @@ class Classifier(PredictorBase):
         device: str | torch.device | None = "auto",
         precision: str | None = None,
         max_length: int | None = None,
+        fast_path: bool = True,
     ) -> Classifier:
         """Load a classifier from a model directory (plain HF or kontak adapter dir) or a hub id.
 
@@ -74,7 +82,9 @@ class Classifier(PredictorBase):
             >>> clf = Classifier.from_pretrained("runs/news4")  # doctest: +SKIP
         """
         model, tokenizer = _model_io.load_model_and_tokenizer(path)
-        clf = cls(model, tokenizer, device=device, precision=precision, max_length=max_length)
+        clf = cls(
+            model, tokenizer, device=device, precision=precision, max_length=max_length, fast_path=fast_path
+        )
         clf.source = str(path)
         return clf
 
@@ -102,6 +112,10 @@ class Classifier(PredictorBase):
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Run one padded batch on the device and return CPU logits (the only device code)."""
+        fast = self._fast_forward()
+        if fast is not None:
+            with torch.inference_mode():
+                return fast(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).numpy()
         pin = self.device.type == "cuda"
         tensors = {
             "input_ids": torch.from_numpy(input_ids),
@@ -113,6 +127,23 @@ class Classifier(PredictorBase):
         with torch.inference_mode(), self._autocast():
             logits = self.model(**tensors).logits
         return logits.float().cpu().numpy()
+
+    def _fast_forward(self) -> Any:
+        """The checked fast CPU forward for the current weights and precision, or None."""
+        dtype = {None: torch.float32, torch.bfloat16: torch.bfloat16}.get(self._autocast_dtype, "other")
+        if not self.fast_path or self.device.type != "cpu" or dtype == "other":
+            return None
+        from kontak_nlp._fast_bert import build_fast_forward, weights_signature
+
+        key = (id(self.model), weights_signature(self.model), dtype)
+        if self._fast is None or self._fast[0] != key:
+            self._fast = (key, build_fast_forward(self.model, dtype))
+        return self._fast[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fast"] = None  # packed oneDNN weights do not pickle; rebuilt on first use
+        return state
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self._autocast_dtype is None:

@@ -1,0 +1,232 @@
+"""A faster CPU forward pass for BERT-architecture sentence classifiers (e5-small, IndoBERT).
+
+Same weights and the same maths as ``BertForSequenceClassification`` in eval mode, with three
+changes that matter on a CPU:
+
+- weight matrices are pre-packed once for oneDNN (on the AMD EPYC CI machines its GEMMs run
+  15-25% faster than the MKL calls ``nn.Linear`` makes), the three attention projections are one
+  product and GELU is fused into the feed-forward product;
+- the last layer computes its query, attention output and feed-forward for the first token only:
+  the classification head reads nothing else (about 1/13 of the work saved);
+- bf16 runs with pre-packed bf16 weights instead of autocast, which re-casts every fp32 weight on
+  every call; the residual stream, LayerNorms and softmax stay fp32.
+
+:func:`build_fast_forward` checks the result against the transformers forward on a small input
+and returns None (the caller falls back to the plain forward) when the model is not a plain BERT
+classifier or the check fails. :func:`weights_signature` lets callers notice changed weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+logger = logging.getLogger(__name__)
+
+_PACK_HINT = 1024  # typical tokens per batch; oneDNN's packed layout works for any row count
+_TOLERANCE = {torch.float32: 1e-3, torch.bfloat16: 5e-2}  # max |logit diff| / max(1, max |logit|)
+
+
+def _onednn_available() -> bool:
+    try:
+        torch.ops.mkldnn._linear_pointwise  # noqa: B018 - raises when the op is missing
+        torch.ops.mkldnn._reorder_linear_weight  # noqa: B018
+    except (AttributeError, RuntimeError):
+        return False
+    return torch.backends.mkldnn.is_available()
+
+
+class _Linear:
+    """``y = act(x @ W.T + b)`` with W pre-packed for oneDNN when it is available."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, dtype: torch.dtype, gelu: bool) -> None:
+        self.out_features = weight.shape[0]
+        self.gelu = gelu
+        self.onednn = _onednn_available()
+        weight = weight.detach().to(dtype).contiguous()
+        self.bias = bias.detach().to(dtype).contiguous()
+        self.weight = torch.ops.mkldnn._reorder_linear_weight(weight, _PACK_HINT) if self.onednn else weight
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        if self.onednn:
+            post, algorithm = ("gelu", "none") if self.gelu else ("none", "")
+            out = torch.ops.mkldnn._linear_pointwise(rows, self.weight, self.bias, post, [], algorithm)
+        else:
+            out = F.linear(rows, self.weight, self.bias)
+            out = F.gelu(out) if self.gelu else out
+        return out.view(*x.shape[:-1], self.out_features)
+
+
+def _stack(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.cat([m.weight for m in linears]), torch.cat([m.bias for m in linears])
+
+
+class _Layer:
+    """One BERT encoder layer's packed weights plus its (fp32) LayerNorm and activation modules."""
+
+    def __init__(self, layer: Any, dtype: torch.dtype, exact_gelu: bool) -> None:
+        attention = layer.attention.self
+        self.heads = attention.num_attention_heads
+        qkv_w, qkv_b = _stack(attention.query, attention.key, attention.value)
+        hidden = attention.query.weight.shape[0]
+        self.qkv = _Linear(qkv_w, qkv_b, dtype, gelu=False)
+        self.query = _Linear(qkv_w[:hidden], qkv_b[:hidden], dtype, gelu=False)
+        self.key_value = _Linear(qkv_w[hidden:], qkv_b[hidden:], dtype, gelu=False)
+        out = layer.attention.output.dense
+        self.attention_out = _Linear(out.weight, out.bias, dtype, gelu=False)
+        self.norm1 = layer.attention.output.LayerNorm
+        up = layer.intermediate.dense
+        self.up = _Linear(up.weight, up.bias, dtype, gelu=exact_gelu)
+        self.activation: Callable[[torch.Tensor], torch.Tensor] | None = (
+            None if exact_gelu else layer.intermediate.intermediate_act_fn
+        )
+        self.down = _Linear(layer.output.dense.weight, layer.output.dense.bias, dtype, gelu=False)
+        self.norm2 = layer.output.LayerNorm
+
+
+def unsupported_reason(model: Any) -> str | None:
+    """Why :func:`build_fast_forward` cannot handle ``model`` (None when it can).
+
+    Example:
+        >>> unsupported_reason(object())
+        'object is not a BertForSequenceClassification'
+    """
+    from transformers import BertForSequenceClassification
+
+    if not isinstance(model, BertForSequenceClassification):
+        return f"{type(model).__name__} is not a BertForSequenceClassification"
+    config = model.config
+    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+        return "decoder / cross-attention configuration"
+    if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
+        return f"position_embedding_type={config.position_embedding_type!r}"
+    if model.bert.pooler is None or config.num_labels < 1:
+        return "no pooler"
+    if next(model.parameters()).device.type != "cpu":
+        return "the model is not on the CPU"
+    for name, module in model.bert.encoder.named_modules():
+        kind = name.rsplit(".", 1)[-1]
+        if kind in ("dense", "query", "key", "value") and type(module) is not torch.nn.Linear:
+            return f"{name} is a {type(module).__name__}, not a plain nn.Linear (adapters or quantization)"
+        if kind in ("dense", "query", "key", "value") and module.bias is None:
+            return f"{name} has no bias"
+    return None
+
+
+class FastBertForward:
+    """Logits of a ``BertForSequenceClassification`` from padded ``input_ids``/``attention_mask``.
+
+    Build it with :func:`build_fast_forward`, which checks it against the transformers forward.
+
+    Example:
+        >>> fast = build_fast_forward(model)  # doctest: +SKIP
+        >>> fast(input_ids, attention_mask).shape  # doctest: +SKIP
+        torch.Size([32, 4])
+    """
+
+    def __init__(self, model: Any, dtype: torch.dtype = torch.float32) -> None:
+        self.model = model
+        self.dtype = dtype
+        exact_gelu = model.config.hidden_act == "gelu"
+        self.layers = [_Layer(layer, dtype, exact_gelu) for layer in model.bert.encoder.layer]
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.model.bert.embeddings(input_ids=input_ids)
+        padding = None  # additive mask, as the transformers eager attention builds it
+        if not bool(attention_mask.all()):
+            keep = attention_mask[:, None, None, :].to(torch.float32)
+            padding = (1.0 - keep) * torch.finfo(torch.float32).min
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            hidden = self._layer(layer, hidden, padding, first_token_only=index == last)
+        pooled = self.model.bert.pooler(hidden)
+        return self.model.classifier(self.model.dropout(pooled)).float()
+
+    def _layer(
+        self, layer: _Layer, hidden: torch.Tensor, padding: torch.Tensor | None, *, first_token_only: bool
+    ) -> torch.Tensor:
+        x = hidden.to(self.dtype)
+        if first_token_only:  # only the first token's output is read by the pooler
+            query = layer.query(x[:, :1])
+            key, value = layer.key_value(x).chunk(2, dim=-1)
+            residual = hidden[:, :1]
+        else:
+            query, key, value = layer.qkv(x).chunk(3, dim=-1)
+            residual = hidden
+        context = _attention(query, key, value, padding, layer.heads)
+        hidden = layer.norm1(layer.attention_out(context).float() + residual)
+        inner = layer.up(hidden.to(self.dtype))
+        if layer.activation is not None:
+            inner = layer.activation(inner)
+        return layer.norm2(layer.down(inner).float() + hidden)
+
+
+def _attention(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, padding: torch.Tensor | None, heads: int
+) -> torch.Tensor:
+    """Multi-head scaled dot-product attention; softmax in fp32, the products in the input dtype."""
+    batch, q_len, width = query.shape
+    size = width // heads
+    q = query.reshape(batch, q_len, heads, size).transpose(1, 2)
+    k = key.reshape(batch, -1, heads, size).transpose(1, 2)
+    v = value.reshape(batch, -1, heads, size).transpose(1, 2)
+    scores = torch.matmul(q, k.transpose(-1, -2)).float() * (1.0 / math.sqrt(size))
+    if padding is not None:
+        scores = scores + padding
+    probs = scores.softmax(dim=-1).to(v.dtype)
+    return torch.matmul(probs, v).transpose(1, 2).reshape(batch, q_len, width)
+
+
+def weights_signature(model: Any) -> int:
+    """Changes whenever a parameter is replaced or modified in place (cheap: no tensor reads).
+
+    Example:
+        >>> lin = torch.nn.Linear(2, 2)
+        >>> before = weights_signature(lin)
+        >>> _ = lin.weight.data.mul_(2)
+        >>> weights_signature(lin) != before
+        True
+    """
+    return hash(tuple((id(p), p._version) for p in model.parameters()))
+
+
+def build_fast_forward(model: Any, dtype: torch.dtype = torch.float32) -> FastBertForward | None:
+    """A checked :class:`FastBertForward` for ``model``, or None when it is unsupported.
+
+    The check runs a small padded batch through both forwards; a mismatch beyond float noise
+    logs a warning and returns None, so callers keep the plain transformers forward.
+
+    Example:
+        >>> build_fast_forward(torch.nn.Linear(2, 2)) is None
+        True
+    """
+    reason = unsupported_reason(model)
+    if reason is not None:
+        logger.debug("fast CPU forward not used: %s", reason)
+        return None
+    fast = FastBertForward(model, dtype)
+    ids, mask = _probe_batch(model.config)
+    with torch.inference_mode():
+        expected = model(input_ids=ids, attention_mask=mask).logits.float()
+        got = fast(ids, mask)
+    error = float((got - expected).abs().max()) / max(1.0, float(expected.abs().max()))
+    if not error <= _TOLERANCE[dtype]:
+        logger.warning("fast CPU forward disabled: its logits differ from transformers by %.3g", error)
+        return None
+    return fast
+
+
+def _probe_batch(config: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, config.vocab_size, (3, 9), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    mask[2, 3:] = 0
+    ids[mask == 0] = config.pad_token_id or 0
+    return ids, mask
