@@ -98,8 +98,9 @@ def build_random_head(directory: Path) -> Path:
     return directory
 
 
-def prepare_texts(args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
-    """``n`` corpus sentences (seeded sample, repeated if the corpus is smaller) and labelled eval rows."""
+def prepare_texts(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], Any]:
+    """``n`` corpus sentences (seeded sample, repeated if the corpus is smaller), labelled eval rows
+    and the corpus test split."""
     from kontak_nlp.data import load_corpus
 
     corpus = load_corpus()
@@ -107,7 +108,7 @@ def prepare_texts(args: argparse.Namespace) -> tuple[list[str], list[str], list[
     random.Random(0).shuffle(texts)
     texts = (texts * (args.n // len(texts) + 1))[: args.n]
     eval_texts, eval_labels = eval_rows(args, corpus)
-    return texts, eval_texts, eval_labels
+    return texts, eval_texts, eval_labels, corpus["test"]
 
 
 def eval_rows(args: argparse.Namespace, corpus: Any) -> tuple[list[str], list[str]]:
@@ -159,11 +160,13 @@ def run_worker(mode: str, work: Path) -> dict[str, Any]:
         labels = predict(texts)
         runs.append(len(texts) / (time.perf_counter() - started))
     eval_labels = predict(job["eval_texts"]) if job["eval_texts"] else []
+    test_labels = predict(job["test_texts"])
     tokens = [len(ids) for ids in tokenizer(texts[:500], truncation=True)["input_ids"]]
     return {
         "mode": mode, "sentences_per_s": statistics.median(runs), "runs": runs, "load_s": load_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "labels": labels,
-        "eval_predictions": eval_labels, "mean_tokens": statistics.mean(tokens),
+        "eval_predictions": eval_labels, "test_predictions": test_labels,
+        "mean_tokens": statistics.mean(tokens),
     }  # fmt: skip
 
 
@@ -176,13 +179,17 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float | None:
     return float(f1_score(gold, predicted, average="macro", labels=sorted(set(gold)), zero_division=0))
 
 
-def summarise(results: list[dict[str, Any]], eval_gold: list[str]) -> list[dict[str, Any]]:
+def summarise(
+    results: list[dict[str, Any]], eval_gold: list[str], test_gold: list[str]
+) -> list[dict[str, Any]]:
     base = next((r["sentences_per_s"] for r in results if r["mode"] == "pipeline"), None)
     ref = next((r for r in results if r["mode"] == "torch_fp32"), None)
     ref_f1 = macro_f1(eval_gold, ref["eval_predictions"]) if ref else None
+    ref_test = macro_f1(test_gold, ref["test_predictions"]) if ref else None
     rows = []
     for r in results:
         f1 = macro_f1(eval_gold, r["eval_predictions"])
+        test_f1 = macro_f1(test_gold, r["test_predictions"])
         agree = sum(a == b for a, b in zip(r["labels"], ref["labels"])) / len(r["labels"]) if ref else None
         rows.append({
             "mode": r["mode"], "sentences_per_s": round(r["sentences_per_s"], 1),
@@ -191,6 +198,8 @@ def summarise(results: list[dict[str, Any]], eval_gold: list[str]) -> list[dict[
             "peak_rss_mb": round(r["peak_rss_mb"]), "load_s": round(r["load_s"], 1),
             "agreement_with_torch_fp32": agree, "macro_f1": f1,
             "macro_f1_delta": None if f1 is None or ref_f1 is None else round(f1 - ref_f1, 4),
+            "corpus_test_macro_f1": test_f1,
+            "corpus_test_delta": None if None in (test_f1, ref_test) else round(test_f1 - ref_test, 4),
         })  # fmt: skip
     return rows
 
@@ -199,14 +208,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     def fmt(value: Any, pattern: str) -> str:
         return "n/a" if value is None else format(value, pattern)
 
+    def f1(value: float | None, delta: float | None) -> str:
+        return "n/a" if value is None or delta is None else f"{value:.3f} ({delta:+.3f})"
+
     header = "| mode | sentences/s (median) | x pipeline | peak RSS MB | agreement vs torch fp32 "
-    header += "| macro-F1 (delta) |"
-    lines = [header, "|---|---:|---:|---:|---:|---:|"]
+    header += "| eval macro-F1 (delta) | corpus test macro-F1 (delta) |"
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        f1 = "n/a" if r["macro_f1"] is None else f"{r['macro_f1']:.3f} ({r['macro_f1_delta']:+.3f})"
         lines.append(
             f"| {r['mode']} | {r['sentences_per_s']:.1f} | {fmt(r['ratio_to_pipeline'], '.2f')} | "
-            f"{r['peak_rss_mb']} | {fmt(r['agreement_with_torch_fp32'], '.2%')} | {f1} |"
+            f"{r['peak_rss_mb']} | {fmt(r['agreement_with_torch_fp32'], '.2%')} | "
+            f"{f1(r['macro_f1'], r['macro_f1_delta'])} | "
+            f"{f1(r['corpus_test_macro_f1'], r['corpus_test_delta'])} |"
         )
     return "\n".join(lines)
 
@@ -280,12 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kontak-bench-") as tmp:
         work = Path(tmp)
         model_dir, description = prepare_model(args, work)
-        texts, eval_texts, eval_gold = prepare_texts(args)
+        texts, eval_texts, eval_gold, test = prepare_texts(args)
         job = {"model_dir": str(model_dir), "texts": texts, "eval_texts": eval_texts,
+               "test_texts": list(test["text"]),
                "batch_size": args.batch_size, "repeats": args.repeats, "threads": args.threads}  # fmt: skip
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
         results = run_modes(args, work)
-    rows = summarise(results, eval_gold)
+    rows = summarise(results, eval_gold, list(test["label"]))
     report = {
         "model": description, "n_sentences": len(texts), "batch_size": args.batch_size,
         "mean_tokens": results[0]["mean_tokens"] if results else None, "eval_rows": len(eval_gold),

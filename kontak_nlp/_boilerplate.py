@@ -30,8 +30,11 @@ _PHOTO = r"(?:foto|photo|gambar|image|ilustrasi|illustration|kredit foto|photo c
 # (reason, pattern): the first pattern that matches the whole unit gives the reason.
 _FULL_PATTERNS = (
     ("read_also", r"(?:baca|simak|lihat|tonton|saksikan|read|see|watch)\s+(?:juga|pula|also|more)\b.*"),
-    ("read_also", r"also (?:read|see|watch)\s*:.*|(?:simak|baca) (?:berita|artikel|informasi)\b.{0,60}"
-     r"\b(?:lainnya|terkini|terbaru|selengkapnya)\b[^.!?]*"),
+    (
+        "read_also",
+        r"also (?:read|see|watch)\s*:.*|(?:simak|baca) (?:berita|artikel|informasi)\b.{0,60}"
+        r"\b(?:lainnya|terkini|terbaru|selengkapnya)\b[^.!?]*",
+    ),
     (
         "read_also",
         r"(?:baca|read|tonton|watch|simak)\s*:.*|(?:baca|lihat|simak) selengkapnya\b.*"
@@ -44,7 +47,7 @@ _FULL_PATTERNS = (
     ("caption", rf"[(\[]?{_PHOTO}\s*(?::|/|\s-\s).*"),
     (
         "credit",
-        rf"[(\[]?\s*(?:[-–—]{1,2}\s*)?(?:(?:sumber|source|via)\s*:?\s*)?(?:{_OUTLET})"
+        rf"[(\[]?\s*(?:[-–—]{1, 2}\s*)?(?:(?:sumber|source|via)\s*:?\s*)?(?:{_OUTLET})"
         rf"(?:\s*[/,&]\s*(?:{_OUTLET}|[a-z]{{2,5}}))*\s*[)\]]?\.?",
     ),
     ("editor_initials", r"[(\[]\s*[a-z*]{1,6}(?:\s*/\s*[a-z*]{1,10})*\s*[)\]]\.?"),

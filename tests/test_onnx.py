@@ -123,3 +123,30 @@ def test_job_on_the_onnx_backend_agrees_with_torch(model_dir: Path, tmp_path: Pa
         assert summary.backend == backend and summary.rows_written == 60
         outputs[backend] = [json.loads(line)["label"] for line in out.read_text().splitlines()]
     assert outputs["onnx"] == outputs["torch"]
+
+
+def test_smoothing_keeps_the_function_and_leaves_the_model_alone(torch_reference: Any) -> None:
+    from kontak_nlp.backends._smooth import SmoothedLinear, ffn_down_modules, smoothed_copy
+
+    clf, want = torch_reference
+    before = {k: v.clone() for k, v in clf.model.state_dict().items()}
+    assert sorted(ffn_down_modules(clf.model)) == [
+        "bert.encoder.layer.0.output.dense", "bert.encoder.layer.1.output.dense",
+    ]  # fmt: skip
+    smoothed = smoothed_copy(clf.model, clf.tokenizer, texts(64, seed=5))
+    layers = smoothed.bert.encoder.layer
+    assert all(isinstance(layer.output.dense, SmoothedLinear) for layer in layers)
+    scale = 1.0 / layers[0].output.dense.inv_scale
+    assert float(scale.max() / scale.min()) > 1.5  # real per-channel scales, not ones
+    twin = Classifier(smoothed, clf.tokenizer, device="cpu")
+    np.testing.assert_allclose(twin.predict_logits(texts(), batch_size=16), want, atol=1e-4, rtol=1e-4)
+    after = clf.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_int8_cache_name_names_the_recipe(model_dir: Path) -> None:
+    path = _export.ensure_onnx(model_dir, quantize="int8")
+    assert path.name.endswith(f"-int8-{_export.INT8_RECIPE}.onnx")
+    assert not list(path.parent.glob(".smoothed-*"))  # the temporary fp32 export is gone
+    with pytest.raises(ValueError, match="quantize="):
+        _export.ensure_onnx(model_dir, quantize="int4")

@@ -84,14 +84,18 @@ def cache_dir(model_path: str | Path, checksum: str) -> Path:
     return fallback
 
 
+INT8_RECIPE = "sq08"  # SmoothQuant alpha 0.8 on the FFN output projections, then dynamic int8
+
+
 def onnx_file_name(checksum: str, opset: int, quantize: str | None) -> str:
-    """The cache file name: ``model-<checksum[:16]>-opset<N>[-int8].onnx``.
+    """The cache file name: ``model-<checksum[:16]>-opset<N>[-int8-<recipe>].onnx``.
 
     Example:
         >>> onnx_file_name("0123456789abcdef" * 4, 17, "int8")
-        'model-0123456789abcdef-opset17-int8.onnx'
+        'model-0123456789abcdef-opset17-int8-sq08.onnx'
     """
-    return f"model-{checksum[:16]}-opset{opset}{'-' + quantize if quantize else ''}.onnx"
+    suffix = f"-{quantize}-{INT8_RECIPE}" if quantize else ""
+    return f"model-{checksum[:16]}-opset{opset}{suffix}.onnx"
 
 
 @contextlib.contextmanager
@@ -175,7 +179,8 @@ def encoder_weight_nodes(model_file: Path) -> list[str]:
 
 def quantize_int8(source: Path, target: Path) -> Path:
     """Dynamic int8 quantization (int8 weights per channel, activations quantized on the fly) of the
-    encoder's weight matrix products; see :func:`encoder_weight_nodes`.
+    encoder's weight matrix products; see :func:`encoder_weight_nodes`. :func:`ensure_onnx` passes
+    a graph exported from a smoothed model (:mod:`kontak_nlp.backends._smooth`).
 
     Example:
         >>> quantize_int8(Path("model.onnx"), Path("model-int8.onnx"))  # doctest: +SKIP
@@ -204,22 +209,26 @@ def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: i
 
     Example:
         >>> ensure_onnx("runs/news4", quantize="int8")  # doctest: +SKIP
-        PosixPath('runs/news4/onnx/model-3f9a...-opset17-int8.onnx')
+        PosixPath('runs/news4/onnx/model-3f9a...-opset17-int8-sq08.onnx')
     """
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize={quantize!r}; expected None or 'int8'")
     checksum = model_checksum(model_path)
     folder = cache_dir(model_path, checksum)
-    fp32 = folder / onnx_file_name(checksum, opset, None)
-    if not fp32.exists():
-        from kontak_nlp.model import Classifier
+    target = folder / onnx_file_name(checksum, opset, quantize)
+    if target.exists():
+        return target
+    from kontak_nlp.model import Classifier
 
-        clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
-        try:
-            export_onnx(clf.model, clf.tokenizer, fp32, opset=opset)
-        except (RuntimeError, TypeError, ValueError) as err:
-            raise ModelLoadError(f"{model_path}: ONNX export failed ({err})") from err
-    if quantize is None:
-        return fp32
-    quantized = folder / onnx_file_name(checksum, opset, quantize)
-    if not quantized.exists():
-        quantize_int8(fp32, quantized)
-    return quantized
+    clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
+    try:
+        if quantize is None:
+            return export_onnx(clf.model, clf.tokenizer, target, opset=opset)
+        from kontak_nlp.backends._smooth import smooth_for_int8
+
+        smoothed = smooth_for_int8(clf.model, clf.tokenizer)  # our own fresh copy: smooth in place
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".smoothed-") as tmp:
+            source = export_onnx(smoothed, clf.tokenizer, Path(tmp) / "smoothed.onnx", opset=opset)
+            return quantize_int8(source, target)
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ModelLoadError(f"{model_path}: ONNX export failed ({err})") from err
