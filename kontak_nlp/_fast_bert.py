@@ -137,34 +137,68 @@ class FastBertForward:
         self.layers = [_Layer(layer, dtype, exact_gelu) for layer in model.bert.encoder.layer]
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model.bert.embeddings(input_ids=input_ids)
-        padding = None  # additive mask, as the transformers eager attention builds it
-        if not bool(attention_mask.all()):
-            keep = attention_mask[:, None, None, :].to(torch.float32)
-            padding = (1.0 - keep) * torch.finfo(torch.float32).min
+        tokens = _Packing(attention_mask)
+        hidden = tokens.pack(self.model.bert.embeddings(input_ids=input_ids))
         last = len(self.layers) - 1
         for index, layer in enumerate(self.layers):
-            hidden = self._layer(layer, hidden, padding, first_token_only=index == last)
-        pooled = self.model.bert.pooler(hidden)
+            hidden = self._layer(layer, hidden, tokens, first_token_only=index == last)
+        pooled = self.model.bert.pooler(hidden[:, None, :])
         return self.model.classifier(self.model.dropout(pooled)).float()
 
     def _layer(
-        self, layer: _Layer, hidden: torch.Tensor, padding: torch.Tensor | None, *, first_token_only: bool
+        self, layer: _Layer, hidden: torch.Tensor, tokens: _Packing, *, first_token_only: bool
     ) -> torch.Tensor:
+        """One encoder layer on packed ``(tokens, hidden)`` rows (``(batch, hidden)`` if first only)."""
         x = hidden.to(self.dtype)
         if first_token_only:  # only the first token's output is read by the pooler
-            query = layer.query(x[:, :1])
-            key, value = layer.key_value(x).chunk(2, dim=-1)
-            residual = hidden[:, :1]
+            query = layer.query(x[tokens.firsts])[:, None, :]
+            key, value = tokens.unpack(layer.key_value(x)).chunk(2, dim=-1)
+            residual = hidden[tokens.firsts]
+            context = _attention(query, key, value, tokens.padding, layer.heads)[:, 0]
         else:
-            query, key, value = layer.qkv(x).chunk(3, dim=-1)
+            query, key, value = tokens.unpack(layer.qkv(x)).chunk(3, dim=-1)
             residual = hidden
-        context = _attention(query, key, value, padding, layer.heads)
+            context = tokens.pack(_attention(query, key, value, tokens.padding, layer.heads))
         hidden = layer.norm1(layer.attention_out(context).float() + residual)
         inner = layer.up(hidden.to(self.dtype))
         if layer.activation is not None:
             inner = layer.activation(inner)
         return layer.norm2(layer.down(inner).float() + hidden)
+
+
+class _Packing:
+    """Moves between padded ``(batch, length, C)`` tensors and packed ``(real tokens, C)`` rows.
+
+    Everything but attention runs on the packed rows, so padding costs no matrix products. With
+    left padding (the first column masked) nothing is packed and pad rows are computed, as in
+    transformers; they never reach real tokens through the masked attention.
+    """
+
+    def __init__(self, attention_mask: torch.Tensor) -> None:
+        self.batch, self.length = attention_mask.shape
+        self.padding: torch.Tensor | None = None  # additive mask, as transformers' eager attention
+        self.rows: torch.Tensor | None = None
+        self.firsts = torch.arange(self.batch) * self.length
+        if bool(attention_mask.all()):
+            return
+        keep = attention_mask[:, None, None, :].to(torch.float32)
+        self.padding = (1.0 - keep) * torch.finfo(torch.float32).min
+        if bool(attention_mask[:, 0].all()):
+            flat = attention_mask.reshape(-1).bool()
+            self.rows = flat.nonzero().squeeze(1)
+            lengths = attention_mask.sum(dim=1)
+            self.firsts = torch.cumsum(lengths, 0) - lengths
+
+    def pack(self, padded: torch.Tensor) -> torch.Tensor:
+        flat = padded.reshape(self.batch * self.length, padded.shape[-1])
+        return flat if self.rows is None else flat.index_select(0, self.rows)
+
+    def unpack(self, packed: torch.Tensor) -> torch.Tensor:
+        if self.rows is None:
+            return packed.view(self.batch, self.length, packed.shape[-1])
+        padded = packed.new_zeros(self.batch * self.length, packed.shape[-1])
+        padded.index_copy_(0, self.rows, packed)
+        return padded.view(self.batch, self.length, packed.shape[-1])
 
 
 def _attention(

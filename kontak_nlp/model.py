@@ -29,7 +29,7 @@ class Classifier(PredictorBase):
         model: A ``transformers`` sequence-classification model (``id2label`` in its config).
         tokenizer: The matching fast tokenizer.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 autocast on GPUs and on
+        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 on GPUs and on
             CPUs with native bf16 support). ``device="auto"`` on a GPU uses ``"auto"``.
         max_length: Token limit per text; longer texts are truncated with one warning per call.
         fast_path: On the CPU, run BERT-architecture models (e5, IndoBERT) in fp32 or bf16 through

@@ -88,7 +88,7 @@ def choose_precision(
         name = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return PrecisionChoice(name, f"auto: {name} autocast on GPU")
     if device.type == "cpu" and cpu_supports_bf16():
-        return PrecisionChoice("bf16", "auto: bf16 autocast, the CPU has native bf16 (AVX512-BF16/AMX)")
+        return PrecisionChoice("bf16", "auto: bf16, the CPU has native bf16 (AVX512-BF16/AMX)")
     return PrecisionChoice("fp32", "auto: fp32, the CPU has no native bf16 instructions")
 
 

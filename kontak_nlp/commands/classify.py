@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU)")
     parser.add_argument(
         "--precision", choices=["fp32", "bf16", "fp16", "auto"], default="auto",
-        help="auto (default): bf16 autocast on GPUs and on CPUs with AVX512-BF16/AMX",
+        help="auto (default): bf16 on GPUs and on CPUs with AVX512-BF16/AMX",
     )  # fmt: skip
     parser.add_argument("--num-threads", type=int, help="CPU threads (default: physical cores)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted job")

@@ -39,7 +39,7 @@ class JobConfig:
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; exported once, cached next to the model).
         quantize: None or ``"int8"`` (dynamic int8 quantization, CPU only).
-        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 autocast where the CPU or
+        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 where the CPU or
             GPU supports it; the ONNX backend always runs fp32 or int8).
         resume: Continue an interrupted job from its state file.
         force: Overwrite an existing output (and discard an interrupted job's state).
