@@ -95,3 +95,14 @@ def test_a_classifier_with_a_built_fast_forward_pickles_and_copies(tiny_model_di
     want = clf.predict_logits(TEXTS)
     for twin in (pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf)):
         np.testing.assert_allclose(twin.predict_logits(TEXTS), want, atol=1e-6)
+
+
+def test_left_padded_and_unpadded_batches_match_transformers(tiny_model_dir: Path) -> None:
+    fast, plain = _pair(tiny_model_dir)
+    ids = np.array([[1, 1, 2, 7, 8, 3], [2, 9, 10, 11, 12, 3], [1, 1, 1, 1, 2, 3]], dtype=np.int64)
+    mask = (ids != 0).astype(np.int64)
+    mask[0, :2] = 0
+    mask[2, :4] = 0
+    for batch in ((ids, mask), (ids[1:2], mask[1:2])):  # left padding; a batch without padding
+        np.testing.assert_allclose(fast._forward(*batch), plain._forward(*batch), atol=1e-5, rtol=1e-5)
+    assert fast._fast[1] is not None

@@ -111,8 +111,17 @@ def _publishing(target: Path) -> Iterator[Path]:
 
 
 def _logits_module(model: Any) -> Any:
-    """Wrap a sequence classifier so the graph maps (input_ids, attention_mask) to logits."""
+    """Wrap a sequence classifier so the graph maps (input_ids, attention_mask) to logits.
+
+    BERT classifiers get :class:`~kontak_nlp.backends._bert_graph.FirstTokenLogits` (the last
+    layer computed for the first token only); other architectures their own forward.
+    """
     import torch
+
+    from kontak_nlp.backends._bert_graph import FirstTokenLogits, supports_first_token_graph
+
+    if supports_first_token_graph(model):
+        return FirstTokenLogits(model).eval()
 
     class LogitsOnly(torch.nn.Module):
         def __init__(self, inner: Any) -> None:

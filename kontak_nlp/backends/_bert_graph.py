@@ -1,0 +1,73 @@
+"""The BERT classifier forward written for ONNX export: the last layer computes the first token only.
+
+The classification head reads only the first token's final hidden state, so the last layer's
+query, attention output and feed-forward products are run for that token alone (about 1/13 of
+the encoder's work saved), as in :mod:`kontak_nlp._fast_bert`. Everything else calls the model's
+own submodules, so replaced modules (the int8 smoothing of :mod:`kontak_nlp.backends._smooth`)
+are exported as they are. Logits equal the transformers forward to float rounding; the ONNX tests
+compare them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def supports_first_token_graph(model: Any) -> bool:
+    """True for a plain ``BertForSequenceClassification`` (absolute positions, a pooler, encoder only).
+
+    Example:
+        >>> supports_first_token_graph(torch.nn.Linear(2, 2))
+        False
+    """
+    from transformers import BertForSequenceClassification
+
+    if not isinstance(model, BertForSequenceClassification) or model.bert.pooler is None:
+        return False
+    config = model.config
+    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+        return False
+    return getattr(config, "position_embedding_type", "absolute") in (None, "absolute")
+
+
+class FirstTokenLogits(torch.nn.Module):
+    """``(input_ids, attention_mask) -> logits`` of a BERT classifier, last layer on the first token.
+
+    Example:
+        >>> graph = FirstTokenLogits(clf.model)  # doctest: +SKIP
+        >>> graph(ids, mask).shape  # doctest: +SKIP
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        bert = self.inner.bert
+        hidden = bert.embeddings(input_ids=input_ids)
+        keep = attention_mask[:, None, None, :].to(hidden.dtype)
+        padding = (1.0 - keep) * torch.finfo(hidden.dtype).min
+        layers = list(bert.encoder.layer)
+        for layer in layers[:-1]:
+            hidden = _layer(layer, hidden, hidden, padding)
+        hidden = _layer(layers[-1], hidden[:, :1], hidden, padding)
+        return self.inner.classifier(self.inner.dropout(bert.pooler(hidden)))
+
+
+def _layer(layer: Any, queries: torch.Tensor, hidden: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+    """One BERT layer whose outputs are computed for ``queries`` rows, attending over ``hidden``."""
+    attention = layer.attention.self
+    heads, size = attention.num_attention_heads, attention.attention_head_size
+
+    def split(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], x.shape[1], heads, size).transpose(1, 2)
+
+    q, k, v = split(attention.query(queries)), split(attention.key(hidden)), split(attention.value(hidden))
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (size**-0.5) + padding
+    context = torch.matmul(scores.softmax(dim=-1), v).transpose(1, 2)
+    context = context.reshape(context.shape[0], context.shape[1], heads * size)
+    attended = layer.attention.output(context, queries)
+    return layer.output(layer.intermediate(attended), attended)
