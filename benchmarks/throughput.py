@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per mode (median reported)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu (default) or cuda[:N]; on CUDA int8 and ONNX modes are skipped"
+    )
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {MODES}")
     parser.add_argument(
         "--eval-file", help="labelled JSONL for macro-F1 (default: seeds-dev, else corpus dev)"
@@ -126,7 +129,9 @@ def eval_rows(args: argparse.Namespace, corpus: Any) -> tuple[list[str], list[st
 
 
 # ----------------------------------------------------------------------------- one mode (worker)
-def load_mode(mode: str, model_dir: str, batch_size: int, threads: int | None) -> tuple[Any, Any]:
+def load_mode(
+    mode: str, model_dir: str, batch_size: int, threads: int | None, device: str = "cpu"
+) -> tuple[Any, Any]:
     """Return ``(predict(texts) -> labels, tokenizer)`` for one mode."""
     from kontak_nlp.backends import configure_threads, load_model
 
@@ -134,13 +139,13 @@ def load_mode(mode: str, model_dir: str, batch_size: int, threads: int | None) -
     if mode == "pipeline":
         from transformers import pipeline
 
-        pipe = pipeline("text-classification", model=model_dir, device="cpu")
+        pipe = pipeline("text-classification", model=model_dir, device=device)
 
         def predict(texts: list[str]) -> list[str]:
             return [out["label"] for out in pipe(texts, batch_size=batch_size, truncation=True)]
 
         return predict, pipe.tokenizer
-    model, _ = load_model(model_dir, device="cpu", num_threads=threads, **_LOAD[mode])
+    model, _ = load_model(model_dir, device=device, num_threads=threads, **_LOAD[mode])
     if mode == "torch_fp32_plain":
         model.fast_path = False
     return (lambda texts: model.predict(texts, batch_size=batch_size)), model.tokenizer
@@ -151,7 +156,7 @@ def run_worker(mode: str, work: Path) -> dict[str, Any]:
     job = json.loads((work / "job.json").read_text(encoding="utf-8"))
     texts, batch = job["texts"], job["batch_size"]
     started = time.perf_counter()
-    predict, tokenizer = load_mode(mode, job["model_dir"], batch, job["threads"])
+    predict, tokenizer = load_mode(mode, job["model_dir"], batch, job["threads"], job["device"])
     load_s = time.perf_counter() - started
     predict(texts[:batch])  # warm-up
     runs = []
@@ -224,17 +229,17 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def explain_choice(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """What ``--device cpu --precision auto`` runs here and why, and the fastest measured mode."""
+def explain_choice(rows: list[dict[str, Any]], device: str = "cpu") -> dict[str, str]:
+    """What ``--device D --precision auto`` runs here and why, and the fastest measured mode."""
     import torch
 
     from kontak_nlp.backends import choose_precision
 
-    auto = choose_precision("auto", torch.device("cpu"))
+    auto = choose_precision("auto", torch.device(device))
     kontak = [r for r in rows if r["mode"] != "pipeline"]
     fastest = max(kontak, key=lambda r: r["sentences_per_s"]) if kontak else None
     return {
-        "precision_auto": f"--device cpu --precision auto runs torch {auto.name} ({auto.reason})",
+        "precision_auto": f"--device {device} --precision auto runs torch {auto.name} ({auto.reason})",
         "fastest": f"fastest measured path: {fastest['mode']} ({fastest['sentences_per_s']:.0f} sentences/s)"
         if fastest else "n/a",
     }  # fmt: skip
@@ -272,7 +277,10 @@ def run_modes(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
 
     results = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-        if mode == "torch_bf16" and not cpu_supports_bf16():
+        if args.device != "cpu" and (mode == "torch_int8" or mode.startswith("onnx")):
+            print(f"skipping {mode}: CPU-only in this benchmark", file=sys.stderr)
+            continue
+        if mode == "torch_bf16" and args.device == "cpu" and not cpu_supports_bf16():
             print("skipping torch_bf16: this CPU has no native bf16 (AVX512-BF16/AMX)", file=sys.stderr)
             continue
         print(f"running {mode} ...", file=sys.stderr, flush=True)
@@ -296,14 +304,15 @@ def main(argv: list[str] | None = None) -> int:
         texts, eval_texts, eval_gold, test = prepare_texts(args)
         job = {"model_dir": str(model_dir), "texts": texts, "eval_texts": eval_texts,
                "test_texts": list(test["text"]),
-               "batch_size": args.batch_size, "repeats": args.repeats, "threads": args.threads}  # fmt: skip
+               "batch_size": args.batch_size, "repeats": args.repeats, "threads": args.threads,
+               "device": args.device}  # fmt: skip
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
         results = run_modes(args, work)
     rows = summarise(results, eval_gold, list(test["label"]))
     report = {
         "model": description, "n_sentences": len(texts), "batch_size": args.batch_size,
         "mean_tokens": results[0]["mean_tokens"] if results else None, "eval_rows": len(eval_gold),
-        "machine": machine(), "results": rows, **explain_choice(rows),
+        "machine": machine(), "device": args.device, "results": rows, **explain_choice(rows, args.device),
     }  # fmt: skip
     print(markdown(rows))
     print(f"\n{report['precision_auto']}\n{report['fastest']}")
