@@ -18,6 +18,7 @@ classifier or the check fails. :func:`weights_signature` lets callers notice cha
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -32,6 +33,7 @@ _PACK_HINT = 1024  # typical tokens per batch; oneDNN's packed layout works for 
 _TOLERANCE = {torch.float32: 1e-3, torch.bfloat16: 5e-2}  # max |logit diff| / max(1, max |logit|)
 
 
+@functools.cache
 def _onednn_available() -> bool:
     try:
         torch.ops.mkldnn._linear_pointwise  # noqa: B018 - raises when the op is missing
@@ -70,14 +72,17 @@ def _stack(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
 class _Layer:
     """One BERT encoder layer's packed weights plus its (fp32) LayerNorm and activation modules."""
 
-    def __init__(self, layer: Any, dtype: torch.dtype, exact_gelu: bool) -> None:
+    def __init__(self, layer: Any, dtype: torch.dtype, exact_gelu: bool, *, first_token_only: bool) -> None:
         attention = layer.attention.self
         self.heads = attention.num_attention_heads
-        qkv_w, qkv_b = _stack(attention.query, attention.key, attention.value)
-        hidden = attention.query.weight.shape[0]
-        self.qkv = _Linear(qkv_w, qkv_b, dtype, gelu=False)
-        self.query = _Linear(qkv_w[:hidden], qkv_b[:hidden], dtype, gelu=False)
-        self.key_value = _Linear(qkv_w[hidden:], qkv_b[hidden:], dtype, gelu=False)
+        self.qkv: _Linear | None = None
+        self.query: _Linear | None = None
+        self.key_value: _Linear | None = None
+        if first_token_only:  # the query product runs on fewer rows than the key/value one
+            self.query = _Linear(attention.query.weight, attention.query.bias, dtype, gelu=False)
+            self.key_value = _Linear(*_stack(attention.key, attention.value), dtype, gelu=False)
+        else:
+            self.qkv = _Linear(*_stack(attention.query, attention.key, attention.value), dtype, gelu=False)
         out = layer.attention.output.dense
         self.attention_out = _Linear(out.weight, out.bias, dtype, gelu=False)
         self.norm1 = layer.attention.output.LayerNorm
@@ -90,11 +95,14 @@ class _Layer:
         self.norm2 = layer.output.LayerNorm
 
 
-def unsupported_reason(model: Any) -> str | None:
-    """Why :func:`build_fast_forward` cannot handle ``model`` (None when it can).
+def architecture_issue(model: Any) -> str | None:
+    """Why ``model`` is not a plain BERT sentence classifier (None when it is).
+
+    The first-token-only forwards (this module and the ONNX export graph) need an encoder-only
+    ``BertForSequenceClassification`` with absolute positions and a pooler.
 
     Example:
-        >>> unsupported_reason(object())
+        >>> architecture_issue(object())
         'object is not a BertForSequenceClassification'
     """
     from transformers import BertForSequenceClassification
@@ -108,6 +116,19 @@ def unsupported_reason(model: Any) -> str | None:
         return f"position_embedding_type={config.position_embedding_type!r}"
     if model.bert.pooler is None or config.num_labels < 1:
         return "no pooler"
+    return None
+
+
+def unsupported_reason(model: Any) -> str | None:
+    """Why :func:`build_fast_forward` cannot handle ``model`` (None when it can).
+
+    Example:
+        >>> unsupported_reason(object())
+        'object is not a BertForSequenceClassification'
+    """
+    reason = architecture_issue(model)
+    if reason is not None:
+        return reason
     if next(model.parameters()).device.type != "cpu":
         return "the model is not on the CPU"
     for name, module in model.bert.encoder.named_modules():
@@ -134,31 +155,33 @@ class FastBertForward:
         self.model = model
         self.dtype = dtype
         exact_gelu = model.config.hidden_act == "gelu"
-        self.layers = [_Layer(layer, dtype, exact_gelu) for layer in model.bert.encoder.layer]
+        layers = model.bert.encoder.layer
+        self.layers = [
+            _Layer(layer, dtype, exact_gelu, first_token_only=index == len(layers) - 1)
+            for index, layer in enumerate(layers)
+        ]
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         tokens = _Packing(attention_mask)
         hidden = tokens.pack(self.model.bert.embeddings(input_ids=input_ids))
-        last = len(self.layers) - 1
-        for index, layer in enumerate(self.layers):
-            hidden = self._layer(layer, hidden, tokens, first_token_only=index == last)
+        for layer in self.layers:
+            hidden = self._layer(layer, hidden, tokens)
         pooled = self.model.bert.pooler(hidden[:, None, :])
         return self.model.classifier(self.model.dropout(pooled)).float()
 
-    def _layer(
-        self, layer: _Layer, hidden: torch.Tensor, tokens: _Packing, *, first_token_only: bool
-    ) -> torch.Tensor:
+    def _layer(self, layer: _Layer, hidden: torch.Tensor, tokens: _Packing) -> torch.Tensor:
         """One encoder layer on packed ``(tokens, hidden)`` rows (``(batch, hidden)`` if first only)."""
         x = hidden.to(self.dtype)
-        if first_token_only:  # only the first token's output is read by the pooler
+        if layer.query is not None and layer.key_value is not None:  # first token only (last layer)
             query = layer.query(x[tokens.firsts])[:, None, :]
             key, value = tokens.unpack(layer.key_value(x)).chunk(2, dim=-1)
             residual = hidden[tokens.firsts]
-            context = _attention(query, key, value, tokens.padding, layer.heads)[:, 0]
+            context = multi_head_attention(query, key, value, tokens.padding, layer.heads)[:, 0]
         else:
+            assert layer.qkv is not None
             query, key, value = tokens.unpack(layer.qkv(x)).chunk(3, dim=-1)
             residual = hidden
-            context = tokens.pack(_attention(query, key, value, tokens.padding, layer.heads))
+            context = tokens.pack(multi_head_attention(query, key, value, tokens.padding, layer.heads))
         hidden = layer.norm1(layer.attention_out(context).float() + residual)
         inner = layer.up(hidden.to(self.dtype))
         if layer.activation is not None:
@@ -201,7 +224,7 @@ class _Packing:
         return padded.view(self.batch, self.length, packed.shape[-1])
 
 
-def _attention(
+def multi_head_attention(
     query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, padding: torch.Tensor | None, heads: int
 ) -> torch.Tensor:
     """Multi-head scaled dot-product attention; softmax in fp32, the products in the input dtype."""
@@ -210,10 +233,15 @@ def _attention(
     q = query.reshape(batch, q_len, heads, size).transpose(1, 2)
     k = key.reshape(batch, -1, heads, size).transpose(1, 2)
     v = value.reshape(batch, -1, heads, size).transpose(1, 2)
-    scores = torch.matmul(q, k.transpose(-1, -2)).float() * (1.0 / math.sqrt(size))
+    scores = torch.matmul(q, k.transpose(-1, -2))
+    if scores.dtype != torch.float32:  # a Python-level check: no cast node in an exported fp32 graph
+        scores = scores.float()
+    scores = scores * (1.0 / math.sqrt(size))
     if padding is not None:
         scores = scores + padding
-    probs = scores.softmax(dim=-1).to(v.dtype)
+    probs = scores.softmax(dim=-1)
+    if probs.dtype != v.dtype:
+        probs = probs.to(v.dtype)
     return torch.matmul(probs, v).transpose(1, 2).reshape(batch, q_len, width)
 
 

@@ -81,7 +81,8 @@ def test_a_mismatch_disables_the_fast_forward(
     import kontak_nlp._fast_bert as fast_bert
 
     clf = Classifier.from_pretrained(tiny_model_dir, device="cpu")
-    monkeypatch.setattr(fast_bert, "_attention", lambda q, k, v, padding, heads: q * 0 + 1.0)  # wrong maths
+    wrong_maths = lambda q, k, v, padding, heads: q * 0 + 1.0  # noqa: E731
+    monkeypatch.setattr(fast_bert, "multi_head_attention", wrong_maths)
     with caplog.at_level(logging.WARNING, logger="kontak_nlp._fast_bert"):
         assert build_fast_forward(clf.model) is None
     assert "fast CPU forward disabled" in caplog.text

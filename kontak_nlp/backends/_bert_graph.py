@@ -22,14 +22,9 @@ def supports_first_token_graph(model: Any) -> bool:
         >>> supports_first_token_graph(torch.nn.Linear(2, 2))
         False
     """
-    from transformers import BertForSequenceClassification
+    from kontak_nlp._fast_bert import architecture_issue
 
-    if not isinstance(model, BertForSequenceClassification) or model.bert.pooler is None:
-        return False
-    config = model.config
-    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
-        return False
-    return getattr(config, "position_embedding_type", "absolute") in (None, "absolute")
+    return architecture_issue(model) is None
 
 
 class FirstTokenLogits(torch.nn.Module):
@@ -59,15 +54,10 @@ class FirstTokenLogits(torch.nn.Module):
 
 def _layer(layer: Any, queries: torch.Tensor, hidden: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
     """One BERT layer whose outputs are computed for ``queries`` rows, attending over ``hidden``."""
+    from kontak_nlp._fast_bert import multi_head_attention
+
     attention = layer.attention.self
-    heads, size = attention.num_attention_heads, attention.attention_head_size
-
-    def split(x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(x.shape[0], x.shape[1], heads, size).transpose(1, 2)
-
-    q, k, v = split(attention.query(queries)), split(attention.key(hidden)), split(attention.value(hidden))
-    scores = torch.matmul(q, k.transpose(-1, -2)) * (size**-0.5) + padding
-    context = torch.matmul(scores.softmax(dim=-1), v).transpose(1, 2)
-    context = context.reshape(context.shape[0], context.shape[1], heads * size)
+    query, key, value = attention.query(queries), attention.key(hidden), attention.value(hidden)
+    context = multi_head_attention(query, key, value, padding, attention.num_attention_heads)
     attended = layer.attention.output(context, queries)
     return layer.output(layer.intermediate(attended), attended)

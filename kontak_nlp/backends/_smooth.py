@@ -70,9 +70,7 @@ def input_absmax(
     model: torch.nn.Module, tokenizer: Any, texts: Sequence[str], modules: dict[str, torch.nn.Linear]
 ) -> dict[str, torch.Tensor]:
     """Per-input-channel max ``|x|`` of each module in ``modules`` over ``texts`` (fp32 forward)."""
-    from kontak_nlp._batching import length_sorted_batches
-    from kontak_nlp._model_io import model_max_length
-    from kontak_nlp._predict import pad_batch
+    from kontak_nlp.model import Classifier
 
     stats: dict[str, torch.Tensor] = {}
 
@@ -84,13 +82,10 @@ def input_absmax(
         return hook
 
     handles = [module.register_forward_pre_hook(recorder(name)) for name, module in modules.items()]
-    limit = model_max_length(model, tokenizer)
-    encoded = tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+    # the plain forward: the fast CPU path uses packed weight copies and would bypass the hooks
+    runner = Classifier(model, tokenizer, device="cpu", precision="fp32", fast_path=False)
     try:
-        with torch.inference_mode():
-            for indices in length_sorted_batches([len(ids) for ids in encoded], 32):
-                ids, mask = pad_batch([encoded[i] for i in indices], tokenizer.pad_token_id or 0)
-                model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+        runner.predict_logits(list(texts), batch_size=32, show_progress_bar=False)
     finally:
         for handle in handles:
             handle.remove()
