@@ -3,6 +3,9 @@
 A backend provides ``config`` (with ``id2label``), ``tokenizer``, ``max_length`` and
 ``_forward(input_ids, attention_mask) -> logits``; this base class does the rest: tokenizing once,
 length-sorted dynamic padding, order restoration, calibration and :class:`Prediction` objects.
+
+An approximate backend (dynamic int8) can carry an exact one as ``recheck_with``: rows whose top-two
+logit margin is below ``recheck_margin`` are computed again by it (see :class:`RecheckStats`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from tqdm.auto import tqdm
 
 from kontak_nlp._batching import length_sorted_batches, softmax
 from kontak_nlp._inputs import coerce_texts
+from kontak_nlp._recheck import RecheckStats, top2_margin
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,9 @@ class PredictorBase:
 
     tokenizer: Any
     max_length: int
+    recheck_with: PredictorBase | None = None
+    recheck_margin: float = 0.0
+    recheck_stats: RecheckStats | None = None
 
     @property
     def config(self) -> Any:  # pragma: no cover - every backend overrides it
@@ -89,7 +96,21 @@ class PredictorBase:
         pad_id = self.tokenizer.pad_token_id or 0
         for indices in tqdm(batches, desc="Classifying", unit="batch", disable=_hide_bar(show_progress_bar)):
             out[indices] = self._forward(*pad_batch([encoded[i] for i in indices], pad_id))
+        if self.recheck_with is not None and self.recheck_margin > 0:
+            self._recheck(encoded, out, batch_size)
         return out
+
+    def _recheck(self, encoded: list[list[int]], out: np.ndarray, batch_size: int) -> None:
+        """Recompute, with ``recheck_with``, the rows of ``out`` whose top-two margin is small."""
+        assert self.recheck_with is not None
+        rows = np.flatnonzero(top2_margin(out) < self.recheck_margin)
+        stats = self.recheck_stats = self.recheck_stats or RecheckStats()
+        stats.rows += len(out)
+        stats.rechecked += len(rows)
+        pad_id = self.tokenizer.pad_token_id or 0
+        for indices in length_sorted_batches([len(encoded[i]) for i in rows], batch_size):
+            chosen = rows[indices]
+            out[chosen] = self.recheck_with._forward(*pad_batch([encoded[i] for i in chosen], pad_id))
 
     def predict_proba(
         self,

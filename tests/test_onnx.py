@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from kontak_nlp import Classifier
+from kontak_nlp._recheck import RecheckStats, top2_margin
 from kontak_nlp.backends import _export, load_model
 from kontak_nlp.backends.onnx import OnnxClassifier
 from kontak_nlp.jobs import JobConfig, run_job
@@ -77,9 +78,9 @@ def test_onnx_fp32_matches_torch(model_dir: Path, torch_reference: Any) -> None:
 
 def test_int8_agreement_is_reported(model_dir: Path, torch_reference: Any, record_property: Any) -> None:
     _, logits = torch_reference
-    onnx_int8 = OnnxClassifier.from_pretrained(model_dir, quantize="int8", num_threads=1)
-    torch_int8, choice = load_model(model_dir, device="cpu", quantize="int8", num_threads=1)
-    assert choice.name == "int8"
+    onnx_int8 = OnnxClassifier.from_pretrained(model_dir, quantize="int8", num_threads=1, recheck_margin=0)
+    torch_int8, choice = load_model(model_dir, device="cpu", quantize="int8", num_threads=1, recheck_margin=0)
+    assert choice.name == "int8" and onnx_int8.recheck_with is None and torch_int8.recheck_with is None
     rates = {
         "onnx_int8": agreement(onnx_int8.predict_logits(texts(), batch_size=16), logits),
         "torch_int8": agreement(torch_int8.predict_logits(texts(), batch_size=16), logits),
@@ -87,6 +88,45 @@ def test_int8_agreement_is_reported(model_dir: Path, torch_reference: Any, recor
     record_property("int8_label_agreement", rates)
     print(f"int8 label agreement with torch fp32 on a random tiny model: {rates}")
     assert min(rates.values()) >= 0.5  # a random tiny model has small margins; real models: >= 0.99
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_int8_recheck_recomputes_exactly_the_near_ties(
+    model_dir: Path, torch_reference: Any, backend: str
+) -> None:
+    _, fp32 = torch_reference
+    raw_model, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=0)
+    raw = raw_model.predict_logits(texts(), batch_size=16)
+    margin = float(np.median(top2_margin(raw)))  # about half the rows fall below it
+    model, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=margin)
+    got = model.predict_logits(texts(), batch_size=16)
+    near = top2_margin(raw) < margin
+    assert 0 < near.sum() < len(near)
+    assert model.recheck_stats == RecheckStats(rows=len(near), rechecked=int(near.sum()))
+    np.testing.assert_allclose(got[near], fp32[near], atol=1e-4)  # the fp32 twin's logits
+    np.testing.assert_array_equal(got[~near], raw[~near])  # the int8 logits, untouched
+    everything, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=1e9)
+    assert agreement(everything.predict_logits(texts(), batch_size=16), fp32) == 1.0
+
+
+def test_recheck_margin_is_validated_and_reported_by_jobs(model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="recheck_margin"):
+        JobConfig("in.jsonl", recheck_margin=-1.0)
+    with pytest.raises(ValueError, match="recheck_margin"):
+        OnnxClassifier.from_pretrained(model_dir, quantize="int8", recheck_margin=-1.0)
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts(60)), encoding="utf-8")
+    config = JobConfig(source, tmp_path / "out.jsonl", model=model_dir, backend="onnx", quantize="int8",
+                       recheck_margin=1e9, num_threads=1)  # fmt: skip
+    summary = run_job(config)
+    assert summary.rechecked == 60 and "60 int8 near-ties recomputed in fp32" in summary.line()
+    fp32 = run_job(JobConfig(source, tmp_path / "fp32.jsonl", model=model_dir, backend="onnx", num_threads=1))
+    assert fp32.rechecked is None
+    labels = [
+        [json.loads(line)["label"] for line in (tmp_path / name).read_text().splitlines()]
+        for name in ("out.jsonl", "fp32.jsonl")
+    ]
+    assert len(labels[0]) == 60 and labels[0] == labels[1]  # every row rechecked: the fp32 labels
 
 
 def test_export_is_cached_by_checksum_and_opset(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
 from kontak_nlp.errors import KontakError, ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -121,10 +122,13 @@ def load_model(
     precision: str = "auto",
     quantize: str | None = None,
     num_threads: int | None = None,
+    recheck_margin: float = DEFAULT_RECHECK_MARGIN,
 ) -> tuple[Any, PrecisionChoice]:
     """Load the model a job runs: a torch :class:`Classifier` or an :class:`OnnxClassifier`.
 
-    Any failure to read the model becomes :class:`ModelLoadError` (exit code 3 in the CLI).
+    With ``quantize="int8"`` the model also carries its fp32 version as ``recheck_with``: rows
+    whose top-two logit margin is below ``recheck_margin`` are recomputed in fp32 (0 turns this
+    off). Any failure to read the model becomes :class:`ModelLoadError` (exit code 3 in the CLI).
 
     Example:
         >>> model, choice = load_model("runs/news4", device="cpu", precision="auto")  # doctest: +SKIP
@@ -144,21 +148,35 @@ def load_model(
             from kontak_nlp.backends.onnx import OnnxClassifier
 
             model = OnnxClassifier.from_pretrained(
-                target, quantize=quantize, device=str(resolved), num_threads=threads
-            )
+                target, quantize=quantize, device=str(resolved), num_threads=threads,
+                recheck_margin=recheck_margin,
+            )  # fmt: skip
         else:
             from kontak_nlp.model import Classifier
 
             torch_precision = "fp32" if choice.name == "int8" else choice.name
             model = Classifier.from_pretrained(target, device=resolved, precision=torch_precision)
             if quantize:
-                quantize_torch_int8(model)
+                model = _torch_int8(model, recheck_margin)
     except KontakError:
         raise
     except Exception as err:  # OSError, safetensors, JSON, tokenizer errors...
         raise ModelLoadError(f"{target}: cannot load the model ({type(err).__name__}: {err})") from err
     logger.info("model %s: backend %s, %s on %s (%s)", target, backend, choice.name, resolved, choice.reason)
     return model, choice
+
+
+def _torch_int8(fp32: Any, recheck_margin: float) -> Any:
+    """A dynamic int8 copy of a CPU :class:`Classifier`, rechecking near-ties with ``fp32``."""
+    import copy
+
+    if recheck_margin < 0:
+        raise ValueError(f"recheck_margin must be >= 0, got {recheck_margin}")
+    if recheck_margin == 0:
+        return quantize_torch_int8(fp32)
+    int8 = quantize_torch_int8(copy.deepcopy(fp32))
+    int8.recheck_with, int8.recheck_margin = fp32, recheck_margin
+    return int8
 
 
 def _onnx_auto_device() -> str:

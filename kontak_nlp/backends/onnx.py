@@ -3,7 +3,9 @@
 The model is exported with ``torch.onnx`` on first use and cached (see :func:`ensure_onnx`);
 ``quantize="int8"`` adds ONNX Runtime dynamic int8 quantization. Inference uses the same
 length-sorted dynamic padding as the torch path, so logits agree with it to float precision
-(fp32) or to quantization noise (int8).
+(fp32) or to quantization noise (int8). With int8, rows whose top-two logit margin is below
+``recheck_margin`` are recomputed by the fp32 graph, so labels near a decision boundary are the
+fp32 labels (``docs/int8.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp._predict import PredictorBase
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
 from kontak_nlp.backends._export import DEFAULT_OPSET, ensure_onnx
 from kontak_nlp.errors import ModelLoadError
 
@@ -39,6 +42,15 @@ def _session(model_file: Path, device: str, num_threads: int | None) -> Any:
         index = int(device.split(":")[1]) if ":" in device else 0
         providers = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
     return ort.InferenceSession(str(model_file), options, providers=providers)
+
+
+def _checked_session(model_file: Path, device: str, num_threads: int | None) -> Any:
+    try:
+        return _session(model_file, device, num_threads)
+    except ModelLoadError:
+        raise
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise ModelLoadError(f"{model_file}: ONNX Runtime cannot load it ({err})") from err
 
 
 def _tokenizer_dir(path: Path) -> Path:
@@ -88,11 +100,19 @@ class OnnxClassifier(PredictorBase):
         device: str = "cpu",
         num_threads: int | None = None,
         opset: int = DEFAULT_OPSET,
+        recheck_margin: float = DEFAULT_RECHECK_MARGIN,
     ) -> OnnxClassifier:
         """Load (exporting and caching on first use) the ONNX version of a model directory.
 
+        Args:
+            quantize: None (fp32) or ``"int8"`` (dynamic int8).
+            recheck_margin: With int8, rows whose top-two logit margin is below this are computed
+                again by the fp32 graph (a second session); 0 turns the recheck off.
+
         Example:
-            >>> clf = OnnxClassifier.from_pretrained("runs/news4")  # doctest: +SKIP
+            >>> clf = OnnxClassifier.from_pretrained("runs/news4", quantize="int8")  # doctest: +SKIP
+            >>> clf.recheck_with  # doctest: +SKIP
+            OnnxClassifier(source='runs/news4', labels=[...], quantize=None, max_length=512)
         """
         from transformers import AutoConfig, AutoTokenizer
 
@@ -100,16 +120,20 @@ class OnnxClassifier(PredictorBase):
 
         local = Path(path)
         check_model_dir(local)
-        model_file = ensure_onnx(local, quantize=quantize, opset=opset)
-        try:
-            session = _session(model_file, device, num_threads)
-        except ModelLoadError:
-            raise
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise ModelLoadError(f"{model_file}: ONNX Runtime cannot load it ({err})") from err
+        if recheck_margin < 0:
+            raise ValueError(f"recheck_margin must be >= 0, got {recheck_margin}")
         config = AutoConfig.from_pretrained(str(local))
-        clf = cls(session, AutoTokenizer.from_pretrained(str(_tokenizer_dir(local))), config)
-        clf.source, clf.quantize, clf.device = str(path), quantize, device
+        tokenizer = AutoTokenizer.from_pretrained(str(_tokenizer_dir(local)))
+
+        def load(kind: str | None) -> OnnxClassifier:
+            model_file = ensure_onnx(local, quantize=kind, opset=opset)
+            clf = cls(_checked_session(model_file, device, num_threads), tokenizer, config)
+            clf.source, clf.quantize, clf.device = str(path), kind, device
+            return clf
+
+        clf = load(quantize)
+        if quantize and recheck_margin > 0:
+            clf.recheck_with, clf.recheck_margin = load(None), recheck_margin
         return clf
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -121,5 +145,9 @@ class OnnxClassifier(PredictorBase):
     def __repr__(self) -> str:
         return (
             f"OnnxClassifier(source={self.source!r}, labels={self.labels}, quantize={self.quantize!r}, "
-            f"max_length={self.max_length})"
+            f"max_length={self.max_length}{_recheck_repr(self)})"
         )
+
+
+def _recheck_repr(clf: PredictorBase) -> str:
+    return f", recheck_margin={clf.recheck_margin}" if clf.recheck_with is not None else ""

@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Any
 
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+
 logger = logging.getLogger(__name__)
 
 _EPILOG = """\
@@ -54,6 +56,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
     parser.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU)")
     parser.add_argument(
+        "--recheck-margin", type=float, default=DEFAULT_RECHECK_MARGIN, metavar="LOGITS",
+        help="--quantize int8: recompute rows whose top-two logit margin is below this in fp32; "
+        f"0 turns it off (default: {DEFAULT_RECHECK_MARGIN})",
+    )  # fmt: skip
+    parser.add_argument(
         "--precision", choices=["fp32", "bf16", "fp16", "auto"], default="auto",
         help="auto (default): bf16 on GPUs and on CPUs with AVX512-BF16/AMX",
     )  # fmt: skip
@@ -90,6 +97,7 @@ def build_config(args: argparse.Namespace) -> Any:
         device=args.device,
         backend=args.backend,
         quantize=args.quantize,
+        recheck_margin=args.recheck_margin,
         precision=args.precision,
         resume=args.resume,
         force=args.force,

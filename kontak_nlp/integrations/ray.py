@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
 from kontak_nlp.errors import InputError, KontakError
 from kontak_nlp.integrations import _ray_io
 from kontak_nlp.integrations._ray_io import PROBLEM, arrow_table, columns_of
@@ -148,15 +149,16 @@ class KontakPredictor:
         row_column: str | None = None, articles: bool = False, on_error: str = "raise",
         all_scores: bool = False, with_text: bool = False, inference_batch_size: int = 32,
         device: str | None = None, precision: str = "auto", backend: str = "torch",
-        quantize: str | None = None,
+        quantize: str | None = None, recheck_margin: float = DEFAULT_RECHECK_MARGIN,
     ) -> None:  # fmt: skip
         if model is None or isinstance(model, (str, os.PathLike)):
             from kontak_nlp.backends import load_model
 
             device = device or "auto"
             model, _ = load_model(
-                model, backend=backend, device=device, precision=precision, quantize=quantize
-            )
+                model, backend=backend, device=device, precision=precision, quantize=quantize,
+                recheck_margin=recheck_margin,
+            )  # fmt: skip
         self.model, self.text_column, self.row_column = model, text_column, row_column
         self.id_column, self.inference_batch_size = id_column, inference_batch_size
         self.options = RowOptions(
@@ -205,7 +207,8 @@ def classify_dataset(
         num_cpus: CPUs per actor (None: 1 for CPU actors, Ray's default for GPU actors).
         num_gpus: GPUs per actor (fractions share a GPU); ``device`` defaults to ``"cuda"`` when > 0,
             else ``"cpu"``.
-        predictor_kwargs: ``inference_batch_size``, ``device``, ``precision``, ``backend``, ``quantize``.
+        predictor_kwargs: ``inference_batch_size``, ``device``, ``precision``, ``backend``, ``quantize``,
+            ``recheck_margin``.
 
     Returns:
         A Dataset with the rows of ``kontak-nlp classify``, in no particular order.
@@ -379,5 +382,6 @@ def run_from_args(args: argparse.Namespace) -> JobSummary:
         articles=args.articles, on_error=args.on_error, input_format=args.input_format, force=args.force,
         progress=False if args.quiet else None, batch_size=args.chunk_size,
         inference_batch_size=args.batch_size, all_scores=args.all_scores, with_text=args.with_text,
-        precision=args.precision, backend=args.backend, quantize=args.quantize, **device,
+        precision=args.precision, backend=args.backend, quantize=args.quantize,
+        recheck_margin=args.recheck_margin, **device,
     )  # fmt: skip

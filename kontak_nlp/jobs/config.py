@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+
 ON_ERROR = ("raise", "skip", "mark")
 BACKENDS = ("torch", "onnx")
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
@@ -39,6 +41,8 @@ class JobConfig:
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; exported once, cached next to the model).
         quantize: None or ``"int8"`` (dynamic int8 quantization, CPU only).
+        recheck_margin: With ``quantize="int8"``, rows whose top-two logit margin is below this
+            are recomputed in fp32 (``docs/int8.md``); 0 keeps every int8 result.
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 where the CPU or
             GPU supports it; the ONNX backend always runs fp32 or int8).
         resume: Continue an interrupted job from its state file.
@@ -69,6 +73,7 @@ class JobConfig:
     device: str = "auto"
     backend: str = "torch"
     quantize: str | None = None
+    recheck_margin: float = DEFAULT_RECHECK_MARGIN
     precision: str = "auto"
     resume: bool = False
     force: bool = False
@@ -87,6 +92,7 @@ class JobConfig:
             (self.backend in BACKENDS, f"backend must be one of {BACKENDS}, got {self.backend!r}"),
             (self.quantize in (None, "int8"), f"quantize must be None or 'int8', got {self.quantize!r}"),
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}"),
+            (self.recheck_margin >= 0, f"recheck_margin must be >= 0, got {self.recheck_margin}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
@@ -141,6 +147,7 @@ class JobSummary:
     backend: str = "torch"
     precision: str = "fp32"
     on_error: str = "raise"
+    rechecked: int | None = None
     complete: bool = False
 
     def line(self) -> str:
@@ -155,6 +162,8 @@ class JobSummary:
         text += f" in {self.seconds:.2f} s ({rate:.0f} {noun}/s)"
         if self.resumed_from:
             text += f", resumed at {noun[:-1]} {self.resumed_from}"
+        if self.rechecked is not None:
+            text += f", {self.rechecked} int8 near-ties recomputed in fp32"
         if self.output and self.complete:
             text += f" -> {self.output}"
         return text

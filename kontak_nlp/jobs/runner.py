@@ -132,6 +132,7 @@ def _settings(config: JobConfig, reader: Reader, model: Any, precision: str, opt
         "model": model_checksum(source) if Path(source).is_dir() else source,
         "backend": config.backend,
         "precision": precision,
+        "recheck_margin": model.recheck_margin if _rechecks(model) else 0.0,
         "device": str(getattr(model, "device", "cpu")),
         "columns": [c.name for c in options.columns()],
         "text_column": config.text_column,
@@ -235,8 +236,24 @@ def _complete_finalizing(paths: JobPaths, state: JobState) -> bool:
     return True
 
 
+def _rechecks(model: Any) -> bool:
+    """Whether ``model`` recomputes its int8 near-ties in fp32 (see :mod:`kontak_nlp._recheck`)."""
+    return getattr(model, "recheck_with", None) is not None and getattr(model, "recheck_margin", 0) > 0
+
+
+def _rechecked_so_far(model: Any) -> int | None:
+    if not _rechecks(model):
+        return None
+    return model.recheck_stats.rechecked if model.recheck_stats else 0
+
+
 def _summary(
-    config: JobConfig, state: JobState, started: float, resumed_from: int, precision: str
+    config: JobConfig,
+    state: JobState,
+    started: float,
+    resumed_from: int,
+    precision: str,
+    rechecked: int | None = None,
 ) -> JobSummary:
     return JobSummary(
         rows_read=state.rows_in,
@@ -252,6 +269,7 @@ def _summary(
         backend=config.backend,
         precision=precision,
         on_error=config.on_error,
+        rechecked=rechecked,
     )
 
 
@@ -267,6 +285,7 @@ def _load(config: JobConfig, model: Any) -> tuple[Any, str]:
         precision=config.precision,
         quantize=config.quantize,
         num_threads=config.num_threads,
+        recheck_margin=config.recheck_margin,
     )
     return loaded, choice.name
 
@@ -340,6 +359,11 @@ def _run(
     state = _begin(writer, paths, state, _settings(config, reader, model, precision, options))
     resumed_from = state.rows_in
     build = article_rows if config.articles else sentence_rows
+    rechecked_before = _rechecked_so_far(model)
+
+    def rechecked() -> int | None:
+        now = _rechecked_so_far(model)
+        return None if now is None or rechecked_before is None else now - rechecked_before
 
     def proba(texts: list[str]) -> Any:
         return model.predict_proba(texts, batch_size=config.batch_size, show_progress_bar=False)
@@ -355,11 +379,12 @@ def _run(
         _finish(writer, paths, state)
     except BaseException as err:
         writer.close()
-        err.job_summary = _summary(config, state, started, resumed_from, precision)  # type: ignore[attr-defined]
+        summary = _summary(config, state, started, resumed_from, precision, rechecked())
+        err.job_summary = summary  # type: ignore[attr-defined]
         raise
     finally:
         bar.close()
         logging.getLogger("kontak_nlp.model").removeFilter(quiet)
     if quiet.hidden:
         logger.warning("%d more chunk(s) had texts truncated at the model's token limit", quiet.hidden)
-    return _finished(_summary(config, state, started, resumed_from, precision))
+    return _finished(_summary(config, state, started, resumed_from, precision, rechecked()))
