@@ -53,3 +53,12 @@ def test_softmax_is_stable_and_tempered() -> None:
     logits = np.array([[1000.0, 0.0], [1.0, 1.0]])
     assert softmax(logits).tolist() == [[1.0, 0.0], [0.5, 0.5]]
     assert softmax(np.array([[2.0, 0.0]]), temperature=2.0)[0, 0] == pytest.approx(1 / (1 + np.exp(-1)))
+
+
+def test_top2_margin_and_recheck_stats() -> None:
+    from kontak_nlp._recheck import RecheckStats, top2_margin
+
+    logits = np.array([[2.0, 0.5, 1.0, -1.0], [0.0, 3.0, 3.0, 1.0], [-5.0, -1.0, -2.0, -9.0]], np.float32)
+    np.testing.assert_allclose(top2_margin(logits), [1.0, 0.0, 1.0])
+    assert np.isinf(top2_margin(np.zeros((2, 1), np.float32))).all()  # one label: nothing to recheck
+    assert RecheckStats().share == 0.0 and RecheckStats(rows=8, rechecked=2).share == 0.25

@@ -129,6 +129,21 @@ def test_recheck_margin_is_validated_and_reported_by_jobs(model_dir: Path, tmp_p
     assert len(labels[0]) == 60 and labels[0] == labels[1]  # every row rechecked: the fp32 labels
 
 
+def test_cli_recheck_margin_option(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kontak_nlp.cli import main
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts(20)), encoding="utf-8")
+    base = ["classify", str(source), "--model", str(model_dir), "--backend", "onnx", "--quantize", "int8"]
+    base += ["--num-threads", "1", "--quiet"]
+    assert main([*base, "-o", str(tmp_path / "a.jsonl"), "--recheck-margin", "1e9"]) == 0
+    assert "20 int8 near-ties recomputed in fp32" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "b.jsonl"), "--recheck-margin", "0"]) == 0
+    assert "recomputed" not in capsys.readouterr().err
+
+
 def test_export_is_cached_by_checksum_and_opset(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     OnnxClassifier.from_pretrained(model_dir, num_threads=1)
     checksum = _export.model_checksum(model_dir)
