@@ -1,10 +1,12 @@
 """How far dynamic int8 moves the logits, and what the fp32 recheck of near-ties costs and buys.
 
-For each evaluation set (the corpus test split, seeds-dev when ``../shared`` is there, and the
-benchmark's 2,000 corpus sentences) this compares ONNX int8 logits with torch fp32 logits: the
-largest logit change, the int8 top-two margin of every row whose label int8 flips, and, for a range of
-``recheck_margin`` values, the share of rows recomputed and the flips left. The default
-``DEFAULT_RECHECK_MARGIN`` is meant to sit above every flip margin measured here.
+For ONNX Runtime int8 and torch int8, on each evaluation set (the corpus test split, seeds-dev
+when ``../shared`` is there, the benchmark's 2,000 held-out corpus sentences and 512 sentences of
+the train split the model learnt from), this compares
+the int8 logits with torch fp32 logits: the largest logit change, the int8 top-two margin of every
+row whose label int8 flips and, for a range of ``recheck_margin`` values, the share of rows
+recomputed and the flips left. ``DEFAULT_RECHECK_MARGIN`` is meant to sit above every ONNX flip
+margin measured here.
 
 Example:
     python benchmarks/int8_error.py --out benchmarks/results/int8_error.json
@@ -63,17 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         model_dir, description = throughput.prepare_model(bench_args, Path(tmp))
         texts, eval_texts, _, test = throughput.prepare_texts(bench_args)
         fp32, _ = load_model(model_dir, backend="torch", device="cpu", precision="fp32")
-        int8, _ = load_model(model_dir, backend="onnx", device="cpu", quantize="int8", recheck_margin=0)
+        from kontak_nlp.backends._smooth import calibration_texts  # 512 corpus train sentences
+
         sets = {"corpus_test": list(test["text"]), "benchmark_sentences": texts}
+        sets["train_sample"] = calibration_texts()
         if eval_texts and eval_texts != list(load_corpus()["dev"]["text"]):
             sets["seeds_dev"] = eval_texts
-        report = {
-            "model": description,
-            "sets": {
-                name: compare(fp32.predict_logits(rows), int8.predict_logits(rows))
-                for name, rows in sets.items()
-            },
-        }
+        reference = {name: fp32.predict_logits(rows) for name, rows in sets.items()}
+        report: dict[str, Any] = {"model": description}
+        for backend in ("onnx", "torch"):
+            int8, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=0)
+            report[f"{backend}_int8"] = {
+                name: compare(reference[name], int8.predict_logits(rows)) for name, rows in sets.items()
+            }
     print(json.dumps(report, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -1,13 +1,14 @@
 """Throughput of kontak_nlp's inference paths against the transformers pipeline, in one run.
 
 Every mode runs in its own process (so peak RSS is per mode) on the same model and the same
-held-out sentences from the project corpus (dev and test splits, repeated up to ``--n``): the ``transformers`` text-classification pipeline at batch 32
-(baseline), kontak torch fp32 with the plain transformers forward (``torch_fp32_plain``: length-sorted
-dynamic padding only) and with the fast CPU forward (``torch_fp32``, the default; see
-``kontak_nlp/_fast_bert.py``), bf16 (when the CPU has native bf16), torch dynamic int8, ONNX Runtime
-fp32, ONNX Runtime dynamic int8 as shipped (``onnx_int8``: near-ties recomputed in fp32, see
-``docs/int8.md``) and without that recheck (``onnx_int8_raw``). All modes are loaded first, then
-timed in ``--repeats`` interleaved rounds, so a slow phase of a shared machine hits every mode.
+held-out sentences from the project corpus (dev and test splits, repeated up to ``--n``): the
+``transformers`` text-classification pipeline at batch 32 (baseline), kontak torch fp32 with the
+plain transformers forward (``torch_fp32_plain``: length-sorted dynamic padding only) and with the
+fast CPU forward (``torch_fp32``, the default; see ``kontak_nlp/_fast_bert.py``), bf16 (when the
+CPU has native bf16), torch dynamic int8, ONNX Runtime fp32, ONNX Runtime dynamic int8 as shipped
+(``onnx_int8``: near-ties recomputed in fp32, see ``docs/int8.md``) and without that recheck
+(``onnx_int8_raw``). All modes are loaded first, then timed in ``--repeats`` interleaved rounds,
+so a slow phase of a shared machine hits every mode.
 
 Reported per mode: sentences/s (median of the rounds), ratio to the pipeline, peak RSS, label
 agreement with torch fp32, macro-F1 on seeds-dev (or the corpus dev split) and on the corpus test
@@ -245,6 +246,7 @@ def summarise(
     results: list[dict[str, Any]], eval_gold: list[str], test_gold: list[str]
 ) -> list[dict[str, Any]]:
     base = next((r["sentences_per_s"] for r in results if r["mode"] == "pipeline"), None)
+    base_runs = next((r["runs"] for r in results if r["mode"] == "pipeline"), [])
     ref = next((r for r in results if r["mode"] == "torch_fp32"), None)
     ref_f1 = macro_f1(eval_gold, ref["eval_predictions"]) if ref else None
     ref_test = macro_f1(test_gold, ref["test_predictions"]) if ref else None
@@ -257,6 +259,7 @@ def summarise(
             "mode": r["mode"], "sentences_per_s": round(r["sentences_per_s"], 1),
             "runs": [round(x, 1) for x in r["runs"]],
             "ratio_to_pipeline": round(r["sentences_per_s"] / base, 2) if base else None,
+            "ratio_per_round": [round(x / b, 2) for x, b in zip(r["runs"], base_runs)],
             "peak_rss_mb": round(r["peak_rss_mb"]), "load_s": round(r["load_s"], 1),
             "agreement_with_torch_fp32": agree, "macro_f1": f1,
             "macro_f1_delta": None if f1 is None or ref_f1 is None else round(f1 - ref_f1, 4),

@@ -172,6 +172,10 @@ def _torch_int8(fp32: Any, recheck_margin: float) -> Any:
 
     if recheck_margin < 0:
         raise ValueError(f"recheck_margin must be >= 0, got {recheck_margin}")
+    logger.warning(
+        "torch dynamic int8 moves logits about 3x more than --backend onnx --quantize int8, beyond "
+        "what the fp32 recheck catches (benchmarks/results/int8_error.json); prefer the ONNX backend"
+    )
     if recheck_margin == 0:
         return quantize_torch_int8(fp32)
     int8 = quantize_torch_int8(copy.deepcopy(fp32))
