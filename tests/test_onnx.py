@@ -205,3 +205,11 @@ def test_int8_cache_name_names_the_recipe(model_dir: Path) -> None:
     assert not list(path.parent.glob(".smoothed-*"))  # the temporary fp32 export is gone
     with pytest.raises(ValueError, match="quantize="):
         _export.ensure_onnx(model_dir, quantize="int4")
+
+
+def test_int8_quantizes_encoder_products_only(model_dir: Path) -> None:
+    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    checksum = _export.model_checksum(model_dir)
+    names = _export.encoder_weight_nodes(model_dir / "onnx" / _export.onnx_file_name(checksum, 17, None))
+    assert len(names) == 2 * 6  # 2 layers x (Q, K, V, attention output, FFN up, FFN down)
+    assert not [n for n in names if "pooler" in n or "classifier" in n]

@@ -182,8 +182,8 @@ def encoder_weight_nodes(model_file: Path) -> list[str]:
     graph = onnx.load(str(model_file), load_external_data=False).graph
     weights = {init.name for init in graph.initializer}
     nodes = [n for n in graph.node if n.op_type in ("MatMul", "Gemm") and n.input[1] in weights]
-    inside = [n.name for n in nodes if "/encoder/" in n.name]
-    return inside or [n.name for n in nodes[:-1]]
+    head = ("pooler", "classifier", "score")  # names in transformers' and the first-token graphs
+    return [n.name for n in nodes if not any(f"/{part}" in n.name for part in head)]
 
 
 def quantize_int8(source: Path, target: Path) -> Path:
