@@ -167,7 +167,7 @@ def _rechecked_share(model: Any, predict: Any, texts: list[str]) -> tuple[list[s
     """``predict(texts)`` and the share of rows an int8 model recomputed in fp32 (None: no recheck)."""
     if not texts:
         return [], None
-    if model is None or getattr(model, "recheck_with", None) is None:
+    if not getattr(model, "rechecks_near_ties", False):
         return predict(texts), None
     model.recheck_stats = None
     labels = predict(texts)
@@ -187,7 +187,7 @@ def serve_worker(mode: str, work: Path) -> None:
     predict, tokenizer, model = load_mode(mode, job["model_dir"], batch, job["threads"], job["device"])
     load_s = time.perf_counter() - started
     predict(texts[:batch])  # warm-up
-    if model is not None and getattr(model, "recheck_with", None) is not None:
+    if getattr(model, "rechecks_near_ties", False):
         model.recheck_with.predict(texts[:batch])  # ... of the fp32 twin too
     _reply({"ready": True})
     runs, labels, shares = [], [], []

@@ -92,13 +92,16 @@ class PredictorBase:
         if not values:
             return out
         encoded = self._preprocess(values)
-        batches = list(length_sorted_batches([len(ids) for ids in encoded], batch_size))
-        pad_id = self.tokenizer.pad_token_id or 0
-        for indices in tqdm(batches, desc="Classifying", unit="batch", disable=_hide_bar(show_progress_bar)):
-            out[indices] = self._forward(*pad_batch([encoded[i] for i in indices], pad_id))
-        if self.recheck_with is not None and self.recheck_margin > 0:
+        every_row = np.arange(len(encoded))
+        self._fill_logits(self, encoded, every_row, out, batch_size, _hide_bar(show_progress_bar))
+        if self.rechecks_near_ties:
             self._recheck(encoded, out, batch_size)
         return out
+
+    @property
+    def rechecks_near_ties(self) -> bool:
+        """Whether near-tie rows are recomputed by ``recheck_with`` (an int8 model's fp32 twin)."""
+        return self.recheck_with is not None and self.recheck_margin > 0
 
     def _recheck(self, encoded: list[list[int]], out: np.ndarray, batch_size: int) -> None:
         """Recompute, with ``recheck_with``, the rows of ``out`` whose top-two margin is small."""
@@ -107,10 +110,23 @@ class PredictorBase:
         stats = self.recheck_stats = self.recheck_stats or RecheckStats()
         stats.rows += len(out)
         stats.rechecked += len(rows)
+        self._fill_logits(self.recheck_with, encoded, rows, out, batch_size, hide_bar=True)
+
+    def _fill_logits(
+        self,
+        backend: PredictorBase,
+        encoded: list[list[int]],
+        rows: np.ndarray,
+        out: np.ndarray,
+        batch_size: int,
+        hide_bar: bool,
+    ) -> None:
+        """``out[rows] = backend``'s logits of ``encoded[rows]``, in length-sorted padded batches."""
         pad_id = self.tokenizer.pad_token_id or 0
-        for indices in length_sorted_batches([len(encoded[i]) for i in rows], batch_size):
+        batches = list(length_sorted_batches([len(encoded[i]) for i in rows], batch_size))
+        for indices in tqdm(batches, desc="Classifying", unit="batch", disable=hide_bar):
             chosen = rows[indices]
-            out[chosen] = self.recheck_with._forward(*pad_batch([encoded[i] for i in chosen], pad_id))
+            out[chosen] = backend._forward(*pad_batch([encoded[i] for i in chosen], pad_id))
 
     def predict_proba(
         self,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN, checked_margin
 from kontak_nlp.errors import KontakError, ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -170,8 +170,7 @@ def _torch_int8(fp32: Any, recheck_margin: float) -> Any:
     """A dynamic int8 copy of a CPU :class:`Classifier`, rechecking near-ties with ``fp32``."""
     import copy
 
-    if recheck_margin < 0:
-        raise ValueError(f"recheck_margin must be >= 0, got {recheck_margin}")
+    checked_margin(recheck_margin)
     logger.warning(
         "torch dynamic int8 moves logits about 3x more than --backend onnx --quantize int8, beyond "
         "what the fp32 recheck catches (benchmarks/results/int8_error.json); prefer the ONNX backend"

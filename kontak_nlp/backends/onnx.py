@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp._predict import PredictorBase
-from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN, checked_margin
 from kontak_nlp.backends._export import DEFAULT_OPSET, ensure_onnx
 from kontak_nlp.errors import ModelLoadError
 
@@ -120,8 +120,7 @@ class OnnxClassifier(PredictorBase):
 
         local = Path(path)
         check_model_dir(local)
-        if recheck_margin < 0:
-            raise ValueError(f"recheck_margin must be >= 0, got {recheck_margin}")
+        checked_margin(recheck_margin)
         config = AutoConfig.from_pretrained(str(local))
         tokenizer = AutoTokenizer.from_pretrained(str(_tokenizer_dir(local)))
 
@@ -150,4 +149,4 @@ class OnnxClassifier(PredictorBase):
 
 
 def _recheck_repr(clf: PredictorBase) -> str:
-    return f", recheck_margin={clf.recheck_margin}" if clf.recheck_with is not None else ""
+    return f", recheck_margin={clf.recheck_margin}" if clf.rechecks_near_ties else ""

@@ -132,7 +132,7 @@ def _settings(config: JobConfig, reader: Reader, model: Any, precision: str, opt
         "model": model_checksum(source) if Path(source).is_dir() else source,
         "backend": config.backend,
         "precision": precision,
-        "recheck_margin": model.recheck_margin if _rechecks(model) else 0.0,
+        "recheck_margin": model.recheck_margin if getattr(model, "rechecks_near_ties", False) else 0.0,
         "device": str(getattr(model, "device", "cpu")),
         "columns": [c.name for c in options.columns()],
         "text_column": config.text_column,
@@ -236,13 +236,8 @@ def _complete_finalizing(paths: JobPaths, state: JobState) -> bool:
     return True
 
 
-def _rechecks(model: Any) -> bool:
-    """Whether ``model`` recomputes its int8 near-ties in fp32 (see :mod:`kontak_nlp._recheck`)."""
-    return getattr(model, "recheck_with", None) is not None and getattr(model, "recheck_margin", 0) > 0
-
-
 def _rechecked_so_far(model: Any) -> int | None:
-    if not _rechecks(model):
+    if not getattr(model, "rechecks_near_ties", False):
         return None
     return model.recheck_stats.rechecked if model.recheck_stats else 0
 
