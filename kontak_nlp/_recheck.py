@@ -1,6 +1,6 @@
 """Rechecking approximate (int8) predictions: which rows, and how many were recomputed.
 
-Dynamic int8 moves logits by up to ~2 (measured on the default model; ``docs/int8.md``), so a label
+Dynamic int8 moves logits by up to ~2.6 (measured on the default model; ``docs/int8.md``), so a label
 can only change where the top two logits are close. Backends that carry an exact twin recompute
 exactly those rows; everything here is numpy-only so the CLI can read the default without torch.
 """
