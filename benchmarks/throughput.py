@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -321,8 +322,10 @@ def _describe(what: str, rows: list[dict[str, Any]]) -> str:
     if not rows:
         return f"{what}: none"
     best = max(rows, key=lambda r: r["sentences_per_s"])
-    ratio = best["ratio_to_pipeline"]
-    return f"{what}: {best['mode']} ({best['sentences_per_s']:.0f} sentences/s, {ratio}x the pipeline)"
+    ratio, rounds = best["ratio_to_pipeline"], best["ratio_per_round"]
+    spread = f"; {min(rounds)}-{max(rounds)}x in single rounds" if rounds else ""
+    speed = f"{best['sentences_per_s']:.0f} sentences/s, {ratio}x the pipeline{spread}"
+    return f"{what}: {best['mode']} ({speed})"
 
 
 def machine() -> dict[str, Any]:
@@ -442,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         serve_worker(args.worker, Path(args.work))
         return 0
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="kontak-bench-") as tmp:
         work = Path(tmp)
         model_dir, description = prepare_model(args, work)
@@ -454,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run_modes(args, work)
     rows = summarise(results, eval_gold, list(test["label"]))
     report = {
-        "model": description, "n_sentences": len(texts), "batch_size": args.batch_size,
+        "started": started, "model": description, "n_sentences": len(texts), "batch_size": args.batch_size,
         "mean_tokens": results[0]["mean_tokens"] if results else None, "eval_rows": len(eval_gold),
         "machine": machine(), "device": args.device, "results": rows, **explain_choice(rows, args.device),
     }  # fmt: skip
