@@ -35,9 +35,9 @@ def encoder_flops(config: Any, tokens: int, sentences: int) -> float:
     return 2.0 * ((layers - 1) * tokens * full_layer + last_layer)
 
 
-def large_product_gflop_per_s(dtype: Any, rows: int = 4096, calls: int = 20) -> float:
-    """The rate of one large feed-forward-sized product through the same packed oneDNN call: what
-    these cores reach when overheads and small shapes do not matter (measured in the same run)."""
+def large_product_gflop_per_s(config: Any, dtype: Any, rows: int = 4096, calls: int = 20) -> float:
+    """The rate of one large product of the model's feed-forward shape through the same packed
+    oneDNN call: what these cores reach when overheads and small shapes do not matter."""
     import statistics
     import time
 
@@ -45,17 +45,18 @@ def large_product_gflop_per_s(dtype: Any, rows: int = 4096, calls: int = 20) -> 
 
     from kontak_nlp._fast_bert import _Linear
 
+    hidden, inner = config.hidden_size, config.intermediate_size
     generator = torch.Generator().manual_seed(0)
-    weight, bias = torch.randn(1536, 384, generator=generator), torch.zeros(1536)
+    weight, bias = torch.randn(inner, hidden, generator=generator), torch.zeros(inner)
     linear = _Linear(weight, bias, dtype, gelu=False)
-    x = torch.randn(rows, 384, generator=generator).to(dtype)
+    x = torch.randn(rows, hidden, generator=generator).to(dtype)
     times = []
     with torch.inference_mode():
         for _ in range(calls + 2):
             started = time.perf_counter()
             linear(x)
             times.append(time.perf_counter() - started)
-    return 2.0 * rows * 384 * 1536 / statistics.median(times[2:]) / 1e9
+    return 2.0 * rows * hidden * inner / statistics.median(times[2:]) / 1e9
 
 
 def profile(model: Any, texts: list[str], batch_size: int) -> dict[str, float]:
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_threads(args.threads)
         model, choice = load_model(model_dir, backend="torch", device="cpu", precision=args.precision)
         times = profile(model, texts, args.batch_size)
-        peak = large_product_gflop_per_s(torch.float32 if choice.name == "fp32" else torch.bfloat16)
+        dtype = torch.float32 if choice.name == "fp32" else torch.bfloat16
+        peak = large_product_gflop_per_s(model.model.config, dtype)
     tokens = sum(len(ids) for ids in model.tokenizer(texts, truncation=True)["input_ids"])
     flops = encoder_flops(model.model.config, tokens, len(texts))
     report = {

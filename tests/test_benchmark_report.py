@@ -13,16 +13,21 @@ from typing import Any
 
 import pytest
 
-_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "throughput.py"
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def throughput() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kontak_benchmark_throughput", _SCRIPT)
+def _load_script(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"kontak_benchmark_{name}", _BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def throughput() -> ModuleType:
+    return _load_script("throughput")
 
 
 GOLD = ["demand", "background", "meeting_report", "position_statement"]
@@ -89,12 +94,7 @@ def test_profile_flops_match_a_full_forward_when_every_sentence_is_one_token() -
     """The first-token-only last layer saves nothing when a sentence is one token long."""
     from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location(
-        "kontak_benchmark_profile", _SCRIPT.with_name("profile_forward.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load_script("profile_forward")
     config = SimpleNamespace(hidden_size=384, intermediate_size=1536, num_hidden_layers=12)
     per_token_layer = 2 * (4 * 384 * 384 + 2 * 384 * 1536)
     assert module.encoder_flops(config, tokens=50, sentences=50) == 50 * 12 * per_token_layer
