@@ -104,7 +104,7 @@ def render_markdown(report: EvalReport) -> str:
         "![confusion matrix](confusion_matrix.png)",
     ]
     parts += _calibration_section(report) + _slices_section(report) + _baselines_section(report)
-    parts += _behaviour_section(report) + _errors_section(report)
+    parts += _behaviour_section(report) + _confusion_pairs_section(report) + _errors_section(report)
     return "\n\n".join(parts) + "\n"
 
 
@@ -193,3 +193,29 @@ def _errors_section(report: EvalReport) -> list[str]:
     rows = [[e["text"], e["gold"], e["predicted"], e.get("confidence")] for e in shown]
     note = f"{len(report.errors)} misclassified rows (all in `errors.csv`); the most confident {len(shown)}:"
     return ["## Errors", note, table(["text", "gold", "predicted", "confidence"], rows)]
+
+
+def confusion_pairs(report: EvalReport, examples: int = 3) -> list[dict[str, Any]]:
+    """The gold -> predicted confusions, most frequent first, each with its most confident examples.
+
+    Example:
+        >>> confusion_pairs(report)[0]  # doctest: +SKIP
+        {'gold': 'position_statement', 'predicted': 'background', 'count': 41, 'examples': [...]}
+    """
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for error in report.errors:
+        pairs.setdefault((error["gold"], error["predicted"]), []).append(error["text"])
+    ranked = sorted(pairs.items(), key=lambda item: -len(item[1]))
+    return [
+        {"gold": g, "predicted": p, "count": len(texts), "examples": texts[:examples]}
+        for (g, p), texts in ranked
+    ]
+
+
+def _confusion_pairs_section(report: EvalReport) -> list[str]:
+    pairs = confusion_pairs(report)
+    if not pairs:
+        return []
+    rows = [[p["gold"], p["predicted"], p["count"], " / ".join(p["examples"])] for p in pairs]
+    note = "Each gold -> predicted confusion with up to three of its most confident examples."
+    return ["## Confusion pairs", note, table(["gold", "predicted", "rows", "examples"], rows)]

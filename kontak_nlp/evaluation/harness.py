@@ -19,6 +19,7 @@ from kontak_nlp.errors import DataError, InputError
 from kontak_nlp.evaluation._models import ModelOutput, resolve_model, run_model
 from kontak_nlp.evaluation.bootstrap import bootstrap_ci, paired_bootstrap
 from kontak_nlp.evaluation.calibration import reliability_data
+from kontak_nlp.evaluation.features import feature_slices
 from kontak_nlp.evaluation.metrics import classification_metrics, encode_labels
 from kontak_nlp.evaluation.report import EvalReport
 from kontak_nlp.evaluation.slices import LENGTH_SLICE, length_bucket, slice_metrics
@@ -27,7 +28,9 @@ from kontak_nlp.schema import DEFAULT_LABELS
 logger = logging.getLogger(__name__)
 
 #: Slice columns used when present; a column named by the user must exist.
-DEFAULT_SLICES: tuple[str, ...] = ("lang", "source_style", "hard")
+DEFAULT_SLICES: tuple[str, ...] = ("lang", "source_style", "outlet", "confidence", "hard")
+#: Columns holding a sentence's index in its article (0 = headline), tried in order for the position slice.
+_POSITION_COLUMNS: tuple[str, ...] = ("sent_idx", "idx")
 #: Group columns tried, in order, when the default ``article_id`` is absent.
 _GROUP_FALLBACKS: tuple[str, ...] = ("doc_id",)
 _N_BINS = 15
@@ -205,6 +208,9 @@ def _slices(
         raise DataError(f"{name}: slice column(s) {missing} not found; available columns: {ds.column_names}")
     out = {c: _pick(ds, c, rows) for c in columns if c in ds.column_names}
     out[LENGTH_SLICE] = [length_bucket(t) for t in texts]
+    position_column = next((c for c in _POSITION_COLUMNS if c in ds.column_names), None)
+    positions = _pick(ds, position_column, rows) if position_column else None
+    out.update(feature_slices(texts, positions))
     return out
 
 
@@ -315,7 +321,9 @@ def _error_rows(
         }
         if table.group_column is not None and table.groups is not None:
             row[table.group_column] = _plain(table.groups[i])
-        row.update({column: _plain(values[i]) for column, values in table.slices.items()})
+        for column, values in table.slices.items():
+            # A data column named like a leading column (realdev's "confidence") keeps a "data_" prefix.
+            row["data_" + column if column in row else column] = _plain(values[i])
         errors.append(row)
     errors.sort(key=lambda e: -e["confidence"] if e["confidence"] is not None else float("inf"))
     return errors
