@@ -144,8 +144,8 @@ def test_empty_dataset_is_a_clear_error() -> None:
 def test_missing_column_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="sentence"):
         evaluate(toy_model, ROWS, text_column="sentence")
-    with pytest.raises(DataError, match="outlet"):
-        evaluate(toy_model, ROWS, slice_columns=("lang", "outlet"))
+    with pytest.raises(DataError, match="publisher"):
+        evaluate(toy_model, ROWS, slice_columns=("lang", "publisher"))
 
 
 def test_unlabelled_rows_are_dropped_and_rows_keep_their_numbers() -> None:
@@ -229,9 +229,11 @@ def test_temperature_changes_the_calibrated_ece(tiny_classifier: Classifier) -> 
 
 
 def test_slices() -> None:
+    from kontak_nlp.evaluation.features import FEATURE_SLICES
+
     rows = [dict(r, hard=i % 3 == 0, outlet="x" if i < 6 else "y") for i, r in enumerate(ROWS)]
     report = evaluate(toy_model, rows, slice_columns=("lang", "hard", "outlet"), n_bootstrap=10)
-    assert set(report.slices) == {"lang", "hard", "outlet", "length_words"}
+    assert set(report.slices) == {"lang", "hard", "outlet", "length_words", *FEATURE_SLICES} - {"position"}
     assert set(report.slices["hard"]) == {"true", "false"}
     assert sum(v["n"] for v in report.slices["lang"].values()) == len(rows)
     assert list(report.slices["length_words"]) == ["<=10", "11-20"]
@@ -373,3 +375,17 @@ def test_import_stays_cheap() -> None:
         "assert not {'sklearn', 'matplotlib', 'torch'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_feature_slices_and_confusion_pairs() -> None:
+    from kontak_nlp.evaluation._markdown import confusion_pairs
+
+    rows = [{**row, "sent_idx": i, "confidence": "high"} for i, row in enumerate(ROWS)]
+    report = evaluate(toy_model, rows, n_bootstrap=10)
+    assert {"has_quote", "speech_verb", "dated", "short_row", "position", "confidence"} <= set(report.slices)
+    assert "headline" in report.slices["position"]
+    pairs = confusion_pairs(report)
+    assert sum(p["count"] for p in pairs) == len(report.errors)
+    assert all(p["gold"] != p["predicted"] and 1 <= len(p["examples"]) <= 3 for p in pairs)
+    # realdev's own "confidence" column must not overwrite the model's confidence in errors.csv
+    assert all(e["confidence"] is None and e["data_confidence"] == "high" for e in report.errors)

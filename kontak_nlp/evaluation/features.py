@@ -79,7 +79,7 @@ def has_speech_verb(text: str) -> bool:
     """True if the sentence contains a speech verb (kata, mengatakan, ujar, menilai, said, told ...).
 
     Example:
-        >>> has_speech_verb("Menurut dia, pembicaraan itu berguna, kata juru bicara."), has_speech_verb("Hujan.")
+        >>> has_speech_verb("Pembicaraan itu berguna, kata juru bicara."), has_speech_verb("Hujan.")
         (True, False)
     """
     return bool(_SPEECH.search(text))
