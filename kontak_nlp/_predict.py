@@ -11,7 +11,7 @@ logit margin is below ``recheck_margin`` are computed again by it (see :class:`R
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from kontak_nlp._batching import length_sorted_batches, softmax
 from kontak_nlp._inputs import coerce_texts
 from kontak_nlp._recheck import RecheckStats, top2_margin
+from kontak_nlp.errors import InputError
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)
@@ -78,10 +79,25 @@ class PredictorBase:
         """The calibration temperature stored in the model config (1.0 when none is stored)."""
         return float(getattr(self.config, "calibration_temperature", None) or 1.0)
 
+    @property
+    def uses_context(self) -> bool:
+        """Whether the model was trained with article context (headline and previous sentence)."""
+        from kontak_nlp.context import CONFIG_KEY
+
+        return getattr(self.config, CONFIG_KEY, "none") == "article"
+
     def predict_logits(
-        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
+        self,
+        texts: Iterable[str] | str,
+        *,
+        context: Sequence[str | None] | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
     ) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, rows in input order.
+
+        ``context`` gives each text's article context (see :mod:`kontak_nlp.context`); it is used by
+        models trained with context and ignored by the others.
 
         Example:
             >>> clf.predict_logits(["Halo."]).shape  # doctest: +SKIP
@@ -91,7 +107,7 @@ class PredictorBase:
         out = np.zeros((len(values), len(self.labels)), dtype=np.float32)
         if not values:
             return out
-        encoded = self._preprocess(values)
+        encoded = self._preprocess(values, _contexts(context, len(values)))
         every_row = np.arange(len(encoded))
         self._fill_logits(self, encoded, every_row, out, batch_size, _hide_bar(show_progress_bar))
         if self.rechecks_near_ties:
@@ -132,6 +148,7 @@ class PredictorBase:
         self,
         texts: Iterable[str] | str,
         *,
+        context: Sequence[str | None] | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         calibrated: bool = True,
@@ -145,11 +162,18 @@ class PredictorBase:
             >>> clf.predict_proba(["Halo.", "Apa kabar?"]).sum(axis=1)  # doctest: +SKIP
             array([1., 1.], dtype=float32)
         """
-        logits = self.predict_logits(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        logits = self.predict_logits(
+            texts, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
+        )
         return softmax(logits, self.temperature if calibrated else 1.0)
 
     def predict(
-        self, texts: Iterable[str] | str, *, batch_size: int = 32, show_progress_bar: bool | None = None
+        self,
+        texts: Iterable[str] | str,
+        *,
+        context: Sequence[str | None] | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
     ) -> list[str]:
         """The most probable label of each text, in input order.
 
@@ -157,7 +181,9 @@ class PredictorBase:
             >>> clf.predict("Menlu RI bertemu Menlu Jepang.")  # doctest: +SKIP
             ['meeting_report']
         """
-        proba = self.predict_proba(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        proba = self.predict_proba(
+            texts, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
+        )
         labels = self.labels
         return [labels[i] for i in proba.argmax(axis=1)]
 
@@ -166,6 +192,7 @@ class PredictorBase:
         texts: Iterable[str] | str,
         *,
         top_k: int | None = None,
+        context: Sequence[str | None] | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
     ) -> list[Prediction]:
@@ -181,13 +208,19 @@ class PredictorBase:
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
         values, _ = coerce_texts(texts)
-        proba = self.predict_proba(values, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        proba = self.predict_proba(
+            values, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
+        )
         return self._postprocess(values, proba, top_k)
 
-    def _preprocess(self, texts: list[str]) -> list[list[int]]:
-        """Tokenize without padding; warn once when texts are cut at ``max_length``."""
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-        cut = sum(1 for ids in encoded if len(ids) >= self.max_length)
+    def _preprocess(self, texts: list[str], contexts: list[str] | None = None) -> list[list[int]]:
+        """Tokenize without padding (with contexts if the model uses them); warn when texts are cut."""
+        from kontak_nlp.context import encode
+
+        contexts = contexts if self.uses_context else None
+        encoded = encode(self.tokenizer, texts, contexts, self.max_length)
+        bare = contexts or [""] * len(encoded)
+        cut = sum(1 for ids, c in zip(encoded, bare) if not c and len(ids) >= self.max_length)
         if cut:
             logger.warning(
                 "%d text(s) reached the model limit of %d tokens and were truncated", cut, self.max_length
@@ -207,3 +240,18 @@ class PredictorBase:
             scores = {labels[j]: float(row[j]) for j in ranked}
             predictions.append(Prediction(text, labels[ranked[0]], float(row[ranked[0]]), scores))
         return predictions
+
+
+def _contexts(context: Sequence[str | None] | None, n: int) -> list[str] | None:
+    """Validated contexts: one string (or None, meaning none) per text."""
+    if context is None:
+        return None
+    if isinstance(context, str):
+        raise InputError("context: pass one context per text (a list), not a single string")
+    values = list(context)
+    if len(values) != n:
+        raise InputError(f"context: got {len(values)} contexts for {n} texts")
+    for i, value in enumerate(values):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"context[{i}]: expected a string or None, got {type(value).__name__}")
+    return [value or "" for value in values]

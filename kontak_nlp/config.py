@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from kontak_nlp.context import CONTEXT_MODES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -39,6 +41,11 @@ class TrainConfig:
         calibrate: Fit a temperature on dev and store it in the model config.
         save_format: ``"merged"`` (plain HF directory), ``"adapter"`` (small, needs the base) or ``"both"``.
         num_threads: torch CPU threads (None leaves torch's default).
+        context: ``"none"`` (sentences alone) or ``"article"``: each sentence is read with its article's
+            headline and previous sentence as a second segment (needs ``group_column`` and
+            ``order_column`` in the data); the model then uses context in ``classify_article``.
+        context_dropout: Share of training rows whose context is blanked, so bare sentences still work.
+        order_column: Column with each sentence's position in its article (0 = headline).
 
     Example:
         >>> cfg = TrainConfig(output_dir="runs/demo", epochs=2)
@@ -70,6 +77,9 @@ class TrainConfig:
     calibrate: bool = True
     save_format: str = "merged"
     num_threads: int | None = None
+    context: str = "none"
+    context_dropout: float = 0.3
+    order_column: str = "sent_idx"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,6 +93,11 @@ class TrainConfig:
             (8 <= self.max_length <= 512, f"max_length must be in [8, 512], got {self.max_length}"),
             (0 < self.dev_fraction < 0.5, f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}"),
             (self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0"),
+            (self.context in CONTEXT_MODES, f"context must be one of {CONTEXT_MODES}, got {self.context!r}"),
+            (
+                0 <= self.context_dropout <= 1,
+                f"context_dropout must be in [0, 1], got {self.context_dropout}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

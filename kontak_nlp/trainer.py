@@ -67,6 +67,10 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
         )
         raise
     clf = Classifier(trainer.model, tokenizer, device="cpu" if trainer.args.use_cpu else "auto")
+    if config.context != "none":
+        from kontak_nlp.context import CONFIG_KEY
+
+        setattr(clf.model.config, CONFIG_KEY, config.context)
     history = [entry for entry in trainer.state.log_history if "eval_macro_f1" in entry]
     if config.calibrate:
         _calibrate(clf, dev_ds, config)
@@ -108,16 +112,35 @@ def prepare_datasets(config: TrainConfig, train_data: Any, eval_data: Any) -> tu
         check_columns(dev_ds, config.text_column, config.label_column, where="dev data")
         check_texts(dev_ds, config.text_column, where="dev data")
         resolve_labels(dev_ds[config.label_column], labels, where="dev data")
+    import datasets
+
     label2id = {name: i for i, name in enumerate(labels)}
 
-    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        return {
-            "text": batch[config.text_column],
-            "labels": [label2id[v] for v in batch[config.label_column]],
+    def keep(ds: Any, dropout: float) -> Any:
+        columns = {
+            "text": list(ds[config.text_column]),
+            "labels": [label2id[v] for v in ds[config.label_column]],
         }
+        if config.context != "none":
+            columns["context"] = _contexts(ds, config, dropout)
+        return datasets.Dataset.from_dict(columns)
 
-    keep = lambda ds: ds.map(encode, batched=True, remove_columns=ds.column_names)  # noqa: E731
-    return keep(train_ds), keep(dev_ds), labels
+    return keep(train_ds, config.context_dropout), keep(dev_ds, 0.0), labels
+
+
+def _contexts(ds: Any, config: TrainConfig, dropout: float) -> list[str]:
+    """Article contexts of every row (headline and previous sentence), some blanked at ``dropout``."""
+    from kontak_nlp.context import contexts_by_group, drop_contexts
+
+    needed = [c for c in (config.group_column, config.order_column) if not c or c not in ds.column_names]
+    if needed:
+        raise DataError(
+            f"training data: context={config.context!r} needs the article column {config.group_column!r} and "
+            f"the sentence-order column {config.order_column!r}; available columns: {ds.column_names}"
+        )
+    texts = list(ds[config.text_column])
+    contexts = contexts_by_group(texts, list(ds[config.group_column]), list(ds[config.order_column]))
+    return drop_contexts(contexts, dropout, config.seed)
 
 
 def _carve_dev(ds: Any, config: TrainConfig) -> tuple[Any, Any]:
@@ -231,12 +254,15 @@ def _build_trainer(
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
     from kontak_nlp._trainer_loss import WeightedLossTrainer, compute_metrics
+    from kontak_nlp.context import encode
 
     def tokenize(batch: dict[str, list[Any]]) -> dict[str, Any]:
-        return tokenizer(batch["text"], truncation=True, max_length=config.max_length)
+        ids = encode(tokenizer, batch["text"], batch.get("context"), config.max_length)
+        return {"input_ids": ids, "attention_mask": [[1] * len(row) for row in ids]}
 
-    train_tok = train_ds.map(tokenize, batched=True, remove_columns=["text"])
-    dev_tok = dev_ds.map(tokenize, batched=True, remove_columns=["text"])
+    drop = [c for c in ("text", "context") if c in train_ds.column_names]
+    train_tok = train_ds.map(tokenize, batched=True, remove_columns=drop)
+    dev_tok = dev_ds.map(tokenize, batched=True, remove_columns=drop)
     use_cpu = not _cuda_available()
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINT_DIR),
@@ -285,7 +311,8 @@ def _cuda_available() -> bool:
 def _calibrate(clf: Classifier, dev_ds: Any, config: TrainConfig) -> None:
     from kontak_nlp.evaluation.calibration import fit_temperature
 
-    logits = clf.predict_logits(dev_ds["text"], batch_size=64)
+    context = dev_ds["context"] if "context" in dev_ds.column_names else None
+    logits = clf.predict_logits(dev_ds["text"], context=context, batch_size=64)
     temperature = fit_temperature(logits, np.asarray(dev_ds["labels"]))
     clf.model.config.calibration_temperature = temperature
     logger.info("temperature scaling on dev: T = %.3f", temperature)

@@ -22,12 +22,11 @@ RAW_DIR = HERE / "data" / "raw"
 CORPUS = HERE / "data" / "corpus.jsonl"
 SPLIT_SEED = 20251125
 SPLIT_SHARES = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
-#: Deterministic exceptions to the seeded split, applied after ``assign_splits``: article id -> split.
-#: Used only to resolve cross-split near-duplicate sentences found by ``corpus_tools.py``; every entry
-#: names the article it collides with.
-SPLIT_OVERRIDES: dict[str, str] = {
-    "idb-020": "test",  # background sentence on the JETP donor group ~ idc-032#8 (test), Jaccard 0.95
-}
+#: Article pairs kept in one split although they share no official: each pair holds a near-duplicate
+#: sentence (token Jaccard >= 0.8) found by ``corpus_tools.py``.
+KEEP_TOGETHER: tuple[tuple[str, str], ...] = (
+    ("idb-020", "idc-032"),  # background sentence on the JETP donor group, Jaccard 0.95
+)
 
 
 def read_raw(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
@@ -73,32 +72,59 @@ def assemble(raw: dict[str, Any]) -> dict[str, Any]:
     return article
 
 
+def official_groups(articles: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Articles joined by a shared invented official or a :data:`KEEP_TOGETHER` pair (transitively)."""
+    parent = list(range(len(articles)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[str, int] = {}
+    for i, article in enumerate(articles):
+        keys = [" ".join(name.split()).lower() for name in article.get("officials") or []]
+        keys += [f"pair:{a}|{b}" for a, b in KEEP_TOGETHER if article["id"] in (a, b)]
+        for key in keys:
+            parent[root(i)] = root(first_seen.setdefault(key, i))
+    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for i, article in enumerate(articles):
+        groups[root(i)].append(article)
+    return sorted(groups.values(), key=lambda g: min(a["id"] for a in g))
+
+
 def assign_splits(articles: list[dict[str, Any]], seed: int = SPLIT_SEED) -> None:
-    """80/10/10 split by article, stratified by language, reproducible from the seed."""
-    by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for article in articles:
-        by_lang[article["lang"]].append(article)
+    """~80/10/10 split by article, stratified by language, reproducible from the seed.
+
+    Articles that share an invented official form one group and go to the same split, so no invented
+    person recurs across splits. Groups are shuffled per language (the language of a group's first
+    article); groups larger than a dev share go to train.
+    """
+    by_lang: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
+    for group in official_groups(articles):
+        by_lang[min(group, key=lambda a: a["id"])["lang"]].append(group)
     for lang in sorted(by_lang):
-        group = sorted(by_lang[lang], key=lambda a: a["id"])
-        random.Random(f"{seed}-{lang}").shuffle(group)
-        n_train = round(len(group) * SPLIT_SHARES[0][1])
-        n_dev = round(len(group) * SPLIT_SHARES[1][1])
-        for i, article in enumerate(group):
-            article["split"] = "train" if i < n_train else "dev" if i < n_train + n_dev else "test"
-
-
-def apply_split_overrides(articles: list[dict[str, Any]], overrides: dict[str, str] | None = None) -> None:
-    """Move the articles named in ``overrides`` (default :data:`SPLIT_OVERRIDES`) to their listed split."""
-    overrides = SPLIT_OVERRIDES if overrides is None else overrides
-    for article in articles:
-        article["split"] = overrides.get(article["id"], article["split"])
+        groups = by_lang[lang]
+        random.Random(f"{seed}-{lang}").shuffle(groups)
+        total = sum(len(g) for g in groups)
+        n_train = round(total * SPLIT_SHARES[0][1])
+        n_dev = round(total * SPLIT_SHARES[1][1])
+        big = [g for g in groups if len(g) > max(n_dev, 1) // 2]
+        filled = 0
+        for group in big + [g for g in groups if g not in big]:
+            split = (
+                "train" if filled < n_train or group in big else "dev" if filled < n_train + n_dev else "test"
+            )
+            for article in group:
+                article["split"] = split
+            filled += len(group)
 
 
 def build_articles(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
-    """Assemble, split and apply the overrides, without writing anything."""
+    """Assemble and split, without writing anything."""
     articles = [assemble(raw) for raw in read_raw(raw_dir)]
     assign_splits(articles)
-    apply_split_overrides(articles)
     return articles
 
 

@@ -33,7 +33,7 @@ SENTENCE_FIELDS = {
     "idx": int, "start": int, "end": int, "text": str, "hard": bool, "boilerplate": bool, "paragraph": int,
 }  # fmt: skip
 TARGETS = {
-    "min_articles": 300, "min_labeled": 4500, "lang_id": (0.70, 0.80), "min_en": 0.15, "min_ms": 0.05,
+    "min_articles": 700, "min_labeled": 12000, "lang_id": (0.70, 0.80), "min_en": 0.15, "min_ms": 0.05,
     "min_label_share": 0.12, "min_hard_share": 0.20, "min_countries": 40, "min_officials": 150,
     "max_russia_usa_share": 0.05,
 }  # fmt: skip
@@ -62,6 +62,8 @@ ALIASES = {
     "oki": "OIC", "australia": "Australia", "selandia": "New Zealand", "italia": "Italy", "spanyol": "Spain",
 }  # fmt: skip
 _TOKEN_RE = re.compile(r"[^\W\d_]+")
+
+from realism import check_realism, corpus_articles, officials_across_splits, realism_stats  # noqa: E402
 
 
 def normalize_tokens(text: str) -> list[str]:
@@ -321,7 +323,16 @@ def validate_corpus(articles: list[dict[str, Any]], *, targets: bool = True) -> 
         f"jaccard {d['jaccard']}"
         for d in find_cross_split_duplicates(articles)
     ]
-    return problems + (check_targets(corpus_stats(articles)) if targets else [])
+    problems += [
+        f"invented official {name!r} appears in several splits" for name in officials_across_splits(articles)
+    ]
+    if not targets:
+        return problems
+    return (
+        problems
+        + check_targets(corpus_stats(articles))
+        + check_realism(realism_stats(corpus_articles(articles)))
+    )
 
 
 def segmentation_agreement(articles: list[dict[str, Any]]) -> dict[str, Any]:
