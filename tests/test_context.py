@@ -76,6 +76,10 @@ def test_model_trained_with_context_reads_it(tiny_model_dir: Path, tmp_path: Pat
     body_ctx = [c for c, r in zip(contexts, rows) if r["sent_idx"] != 0]
     with_ctx = clf.predict([r["text"] for r in body], context=body_ctx)
     assert np.mean([p == r["label"] for p, r in zip(with_ctx, body)]) > 0.8  # the text alone is filler
+    from kontak_nlp.evaluation import evaluate
+
+    report = evaluate(clf, rows, n_bootstrap=10)  # the harness builds contexts from article_id/sent_idx
+    assert report.metrics["accuracy"] > 0.8
     reloaded = Classifier.from_pretrained(tmp_path / "ctx", device="cpu")
     assert reloaded.uses_context
     np.testing.assert_allclose(

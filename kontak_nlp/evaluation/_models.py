@@ -87,9 +87,16 @@ def model_labels(model: Any) -> list[str] | None:
 
 
 def run_model(
-    model: Any, texts: Sequence[str], *, batch_size: int = 32, show_progress_bar: bool | None = None
+    model: Any,
+    texts: Sequence[str],
+    *,
+    contexts: Sequence[str] | None = None,
+    batch_size: int = 32,
+    show_progress_bar: bool | None = None,
 ) -> ModelOutput:
     """Predict ``texts`` with any supported model form.
+
+    ``contexts`` (article context per text) reach only models trained with context.
 
     Example:
         >>> run_model(lambda texts: ["demand"] * len(texts), ["Halo."]).predictions
@@ -99,7 +106,10 @@ def run_model(
     texts = list(texts)
     name, labels = describe_model(model), model_labels(model)
     if hasattr(model, "predict_logits"):
-        logits = model.predict_logits(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        extra = {"context": list(contexts)} if contexts and getattr(model, "uses_context", False) else {}
+        logits = model.predict_logits(
+            texts, batch_size=batch_size, show_progress_bar=show_progress_bar, **extra
+        )
         temperature = float(getattr(model, "temperature", 1.0) or 1.0)
         return _from_logits(name, labels, np.asarray(logits, dtype=np.float64), temperature)
     if _is_pipeline(model):

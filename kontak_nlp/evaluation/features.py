@@ -28,7 +28,10 @@ _CONNECTIVE = re.compile(
     r"^[\"“]?(Sementara itu|Hal ini|Hal itu|Adapun|Di sisi lain|Meski demikian|Meskipun demikian|"
     r"Namun|Akan tetapi|Selain itu|Menurut dia|Menurutnya|Dengan demikian|Sebelumnya|Sebagai informasi|"
     r"Untuk diketahui|Oleh karena itu|Karena itu|Kendati|Dalam pada itu|Justeru|Bagaimanapun|"
-    r"Meanwhile|However|Separately|In addition|The move|This comes|Earlier|But|Still|Instead)\b",
+    r"Meski begitu|Meskipun begitu|Di samping itu|Padahal|Bahkan|Sebagai pembanding|Sebagai catatan|"
+    r"Sejauh ini|Akibatnya|Sejak itu|Sebaliknya|Untuk itu|Langkah itu|Dengan begitu|Selanjutnya|"
+    r"Meanwhile|However|Separately|In addition|The move|This comes|Earlier|But|Still|Instead|Yet|"
+    r"By contrast|Even so|Despite that|In response|Nevertheless|Moreover)\b",
     re.IGNORECASE,
 )
 _SECOND_HAND = re.compile(

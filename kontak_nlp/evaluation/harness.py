@@ -49,6 +49,7 @@ class LabelledData:
     slices: dict[str, list[Any]] = field(default_factory=dict)
     n_dropped: int = 0
     columns: dict[str, str] = field(default_factory=dict)
+    contexts: list[str] | None = None
 
 
 def evaluate(
@@ -91,7 +92,11 @@ def evaluate(
     """
     table = load_labelled(data, text_column, label_column, group_column, slice_columns)
     output = run_model(
-        resolve_model(model), table.texts, batch_size=batch_size, show_progress_bar=show_progress_bar
+        resolve_model(model),
+        table.texts,
+        contexts=table.contexts,
+        batch_size=batch_size,
+        show_progress_bar=show_progress_bar,
     )
     labels = output.labels or infer_labels(table.gold + output.predictions)
     others = _baseline_models(baselines, train_data, labels, text_column, label_column)
@@ -169,7 +174,18 @@ def load_labelled(
     if table.group_column is not None:
         table.groups = _pick(ds, table.group_column, rows)
     table.slices = _slices(ds, slice_columns, rows, table.texts, name)
+    table.contexts = _article_contexts(ds, table, rows)
     return table
+
+
+def _article_contexts(ds: Any, table: LabelledData, rows: list[int]) -> list[str] | None:
+    """Headline + previous-sentence contexts when the rows carry article ids and sentence positions."""
+    from kontak_nlp.context import contexts_by_group
+
+    position_column = next((c for c in _POSITION_COLUMNS if c in ds.column_names), None)
+    if table.groups is None or position_column is None:
+        return None
+    return contexts_by_group(table.texts, table.groups, _pick(ds, position_column, rows))
 
 
 def _read(data: Any) -> tuple[Any, str]:
