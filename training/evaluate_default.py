@@ -5,7 +5,7 @@ Usage:
     python training/evaluate_default.py --model runs/news4 --install  # also ship it as the default model
 
 Every figure in the model card and in README's results table comes from the ``eval_results.json``
-this script writes. seeds-dev (``../shared/data/seeds-dev.jsonl``, real news, never trained on) is
+this script writes. seeds-dev and real-dev (``../shared/data/``, real news, never trained on) are
 used when present.
 """
 
@@ -29,11 +29,21 @@ HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("evaluate_default")
 
 
-def seeds_dev_path() -> Path | None:
-    """``$KONTAK_SHARED_DIR/data/seeds-dev.jsonl`` or ``<repo>/../shared/...``, if it exists."""
+def shared_path(relative: str) -> Path | None:
+    """``$KONTAK_SHARED_DIR/<relative>`` or ``<repo>/../shared/<relative>``, if it exists."""
     root = Path(os.environ.get("KONTAK_SHARED_DIR", HERE.parent.parent / "shared"))
-    path = root / "data" / "seeds-dev.jsonl"
+    path = root / relative
     return path if path.exists() else None
+
+
+def seeds_dev_path() -> Path | None:
+    """seeds-dev (five real articles, 88 sentences), if ``../shared`` is present."""
+    return shared_path("data/seeds-dev.jsonl")
+
+
+def realdev_path() -> Path | None:
+    """real-dev (42 real articles, 686 sentences), if ``../shared`` is present."""
+    return shared_path("data/realdev/realdev.jsonl")
 
 
 def _ci(report: Any, name: str) -> dict[str, float]:
@@ -53,6 +63,9 @@ def summarize(report: Any) -> dict[str, Any]:
         "ece_uncalibrated": calibration.get("ece_before"),
         "temperature": calibration.get("temperature"),
         "per_class_f1": {label: round(v["f1"], 4) for label, v in report.per_class.items()},
+        "macro_f1_by_lang": {
+            lang: round(v["macro_f1"], 4) for lang, v in (report.slices or {}).get("lang", {}).items()
+        },
     }
     for name, baseline in (report.baselines or {}).items():
         summary[f"baseline_{name}"] = {
@@ -68,11 +81,11 @@ def run(model_dir: Path, n_bootstrap: int) -> dict[str, Any]:
     """Evaluate on test, dev and seeds-dev; write one report directory per data set."""
     clf = Classifier.from_pretrained(model_dir, device="cpu")
     datasets: dict[str, Any] = {"corpus_test": "test", "corpus_dev": "dev"}
-    seeds = seeds_dev_path()
-    if seeds is not None:
-        datasets["seeds_dev"] = str(seeds)
-    else:
-        logger.warning("seeds-dev not found; skipping the real-news evaluation")
+    for name, path in (("seeds_dev", seeds_dev_path()), ("realdev", realdev_path())):
+        if path is not None:
+            datasets[name] = str(path)
+        else:
+            logger.warning("%s not found; skipping that real-news evaluation", name)
     results = {}
     for name, data in datasets.items():
         report = evaluate(

@@ -14,7 +14,8 @@ Steps (all files in ``training/data/audit/``):
    files, one label per line, only for writer prefixes whose 7 files have been quiet for 3 minutes.
 
 Usage:
-    python training/label_audit.py sample | report | apply
+    python training/label_audit.py sample | report | apply              # the v1 audit
+    python training/label_audit.py sample --set v2                       # the corpus-v2 audit
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +36,43 @@ sys.path.insert(0, str(HERE))
 
 import corpus_tools as ct  # noqa: E402
 
-AUDIT = HERE / "data" / "audit"
 RAW = HERE / "data" / "raw"
 SEED = 20251125
-#: Sentences drawn per label, per language (640 in all).
-QUOTAS = {"id": 100, "en": 35, "ms": 25}
-#: Articles whose labels the auditor read while building the tools: kept out so the pass stays blind.
-SEEN = {"ida-001", "ida-013", "ida-051", "idb-020", "idc-032", "msx-028", "en-033"}
 QUIET_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class AuditSet:
+    """One blind audit: where its files live, which articles it samples and how many per cell.
+
+    Attributes:
+        directory: Folder of ``audit_sample.jsonl``, ``second_pass.jsonl``, reports and resolutions.
+        quotas: Sentences drawn per label, per language.
+        seen: Articles whose labels the auditor read while building the tools (kept out: blind pass).
+        prefixes: Only articles whose id starts with one of these are sampled (empty: all).
+    """
+
+    directory: Path
+    quotas: dict[str, int]
+    seen: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+
+#: The v1 audit (640 sentences) and the corpus-v2 audit (1,020 sentences of the v2 articles only).
+AUDITS = {
+    "v1": AuditSet(
+        HERE / "data" / "audit",
+        {"id": 100, "en": 35, "ms": 25},
+        frozenset({"ida-001", "ida-013", "ida-051", "idb-020", "idc-032", "msx-028", "en-033"}),
+    ),
+    "v2": AuditSet(
+        HERE / "data" / "audit_v2",
+        {"id": 170, "en": 60, "ms": 25},
+        frozenset({"v2a-001", "v2b-001", "v2c-001", "v2d-001", "v2e-001"}),
+        ("v2",),
+    ),
+}
+AUDIT = AUDITS["v1"].directory
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -57,16 +88,20 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def draw_sample(articles: list[dict[str, Any]], seed: int = SEED) -> list[dict[str, Any]]:
+def draw_sample(
+    articles: list[dict[str, Any]], seed: int = SEED, audit: AuditSet = AUDITS["v1"]
+) -> list[dict[str, Any]]:
     """Stratified, seeded sample of labeled sentences with their neighbours, without labels."""
     cells: dict[tuple[str, str], list[tuple[dict[str, Any], int]]] = defaultdict(list)
     for article in sorted(articles, key=lambda a: a["id"]):
-        if article["id"] in SEEN:
+        if article["id"] in audit.seen:
+            continue
+        if audit.prefixes and not article["id"].startswith(audit.prefixes):
             continue
         for sent in ct.labeled(article):
             cells[(article["lang"], sent["label"])].append((article, sent["idx"]))
     picked = []
-    for lang, quota in QUOTAS.items():
+    for lang, quota in audit.quotas.items():
         for label in ct.LABELS:
             pool = cells[(lang, label)]
             picked += random.Random(f"{seed}-{lang}-{label}").sample(pool, min(quota, len(pool)))
@@ -117,10 +152,10 @@ def _with_langs(pairs: list[tuple[str, str, str]]) -> dict[str, Any]:
 
 
 def freeze_first_pass(
-    sample: list[dict[str, Any]], articles: dict[str, dict[str, Any]]
+    sample: list[dict[str, Any]], articles: dict[str, dict[str, Any]], directory: Path = AUDIT
 ) -> list[dict[str, Any]]:
     """The writers' labels of the sample, frozen on the first report so 'before' stays reproducible."""
-    path = AUDIT / "first_pass.jsonl"
+    path = directory / "first_pass.jsonl"
     if not path.exists():
         rows = []
         for item in sample:
@@ -131,12 +166,12 @@ def freeze_first_pass(
     return read_jsonl(path)
 
 
-def report(articles: list[dict[str, Any]]) -> dict[str, Any]:
+def report(articles: list[dict[str, Any]], directory: Path = AUDIT) -> dict[str, Any]:
     """Write ``audit_report.json`` and ``audit_disagreements.jsonl``; return the report."""
     by_id = {a["id"]: a for a in articles}
-    sample = read_jsonl(AUDIT / "audit_sample.jsonl")
-    second = {r["id"]: r for r in read_jsonl(AUDIT / "second_pass.jsonl")}
-    first = {r["id"]: r for r in freeze_first_pass(sample, by_id)}
+    sample = read_jsonl(directory / "audit_sample.jsonl")
+    second = {r["id"]: r for r in read_jsonl(directory / "second_pass.jsonl")}
+    first = {r["id"]: r for r in freeze_first_pass(sample, by_id, directory)}
     done = [it for it in sample if it["id"] in second and first[it["id"]]["label"]]
     before = [(it["lang"], first[it["id"]]["label"], second[it["id"]]["label"]) for it in done]
     now = [(it, _find(by_id, it)) for it in done]
@@ -153,10 +188,10 @@ def report(articles: list[dict[str, Any]]) -> dict[str, Any]:
         "before": _with_langs(before),
         "after": _with_langs(after),
         "stale_items": len(done) - len(after),
-        "resolutions": len(read_jsonl(AUDIT / "resolutions.jsonl")),
+        "resolutions": len(read_jsonl(directory / "resolutions.jsonl")),
     }
-    (AUDIT / "audit_report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    write_jsonl(AUDIT / "audit_disagreements.jsonl", disagreements)
+    (directory / "audit_report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_jsonl(directory / "audit_disagreements.jsonl", disagreements)
     return result
 
 
@@ -198,10 +233,10 @@ def _raw_location(article_id: str) -> tuple[Path, int] | None:
     return None
 
 
-def apply_resolutions() -> dict[str, list[str]]:
+def apply_resolutions(directory: Path = AUDIT) -> dict[str, list[str]]:
     """Write ``first_wrong`` resolutions into the raw files; report applied, already done, pending."""
     status: dict[str, list[str]] = defaultdict(list)
-    for res in read_jsonl(AUDIT / "resolutions.jsonl"):
+    for res in read_jsonl(directory / "resolutions.jsonl"):
         if res["verdict"] != "first_wrong":
             continue
         key = f"{res['article_id']}#{res['sent_idx']} {res['first']}->{res['final']}"
@@ -236,21 +271,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("step", choices=["sample", "report", "apply"])
     parser.add_argument("--force", action="store_true", help="overwrite an existing sample")
+    parser.add_argument("--set", dest="audit", choices=sorted(AUDITS), default="v1", help="which audit")
     args = parser.parse_args(argv)
+    audit = AUDITS[args.audit]
     if args.step == "sample":
-        target = AUDIT / "audit_sample.jsonl"
+        target = audit.directory / "audit_sample.jsonl"
         if target.exists() and not args.force:
             sys.exit(f"{target} exists; the sample is fixed once drawn (use --force to redraw)")
-        rows = draw_sample(ct.build_in_memory())
+        rows = draw_sample(ct.build_in_memory(), audit=audit)
         write_jsonl(target, rows)
         print(f"wrote {len(rows)} unlabeled items to {target}")
     elif args.step == "report":
-        result = report(ct.build_in_memory())
+        result = report(ct.build_in_memory(), audit.directory)
         print(json.dumps({k: v for k, v in result.items() if k not in ("before", "after")}))
         for key in ("before", "after"):
             print(key, {k: result[key][k] for k in ("n", "kappa", "agreement")})
     else:
-        print(json.dumps(apply_resolutions(), ensure_ascii=False, indent=1))
+        print(json.dumps(apply_resolutions(audit.directory), ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ NAMES = {
     "corpus_test": "corpus test split",
     "corpus_dev": "corpus dev split",
     "seeds_dev": "seeds-dev (real news)",
+    "realdev": "real-dev (real news, 42 articles)",
 }
 
 
