@@ -29,13 +29,30 @@ KEEP_TOGETHER: tuple[tuple[str, str], ...] = (
 )
 
 
+#: v1 articles left out of corpus v2: the most template-like v1 stories (meeting headline and lead, all
+#: four labels, analyst quote, next-meeting closer, formulaic openings), chosen by
+#: ``python training/realism.py --suggest-retire N`` so that v2 meets the real-news shape targets.
+RETIRED_FILE = HERE / "data" / "retired_v1.txt"
+
+
+def retired_ids(path: Path = RETIRED_FILE) -> frozenset[str]:
+    """Ids listed in ``retired_v1.txt`` (one per line, ``#`` comments allowed)."""
+    if not path.exists():
+        return frozenset()
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line)
+
+
 def read_raw(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
-    """All raw articles, sorted by id."""
+    """All raw articles except the retired ones, sorted by id."""
+    retired = retired_ids(raw_dir.parent / RETIRED_FILE.name)
     articles = []
     for file in sorted(raw_dir.glob("*.jsonl")):
         for line_no, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 article = json.loads(line)
+                if article["id"] in retired:
+                    continue
                 article["_source"] = f"{file.name}:{line_no}"
                 articles.append(article)
     return sorted(articles, key=lambda a: a["id"])

@@ -213,6 +213,29 @@ def check_realism(stats: dict[str, Any], targets: Iterable[tuple[str, str, float
     return problems
 
 
+_ANALYST = re.compile(r"\b(pengamat|analis|analyst|pakar|penganalisis)\b", re.IGNORECASE)
+_CLOSER = re.compile(r"\b(berikutnya|mendatang|akan datang|next (?:round|meeting|talks)|seterusnya)\b", re.I)
+
+
+def template_score(article: dict[str, Any], common_openings: set[str]) -> int:
+    """How much a corpus article follows the v1 template (meeting headline and lead, all four labels,
+    an analyst quote, a next-meeting closer, formulaic openings). Used to pick v1 articles to retire."""
+    rows = article["rows"]
+    score = int(rows[0][1] == MR) + int(len(rows) > 1 and rows[1][1] == MR)
+    score += int(len({lab for _, lab in rows}) == 4)
+    score += int(any(_ANALYST.search(t) for t, _ in rows))
+    score += int(bool(_CLOSER.search(rows[-1][0])) and rows[-1][1] == MR)
+    return score + sum(1 for t, _ in rows if opening(t) in common_openings)
+
+
+def most_templated(articles: list[dict[str, Any]], n: int, top_openings: int = 25) -> list[str]:
+    """Ids of the ``n`` articles with the highest :func:`template_score` (ties: by id)."""
+    counts = Counter(o for a in articles for o in (opening(t) for t, _ in a["rows"]) if o)
+    common = {o for o, _ in counts.most_common(top_openings)}
+    ranked = sorted(articles, key=lambda a: (-template_score(a, common), a["id"]))
+    return [a["id"] for a in ranked[:n]]
+
+
 def officials_across_splits(corpus: list[dict[str, Any]]) -> list[str]:
     """Invented officials that appear in more than one split (must be none)."""
     seen: dict[str, set[str]] = defaultdict(set)
@@ -281,10 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=HERE / "data" / "corpus.jsonl")
     parser.add_argument("--tfidf", action="store_true", help="also train TF-IDF + LR and report the gap")
     parser.add_argument("--json", type=Path, help="write all figures as JSON")
+    parser.add_argument(
+        "--suggest-retire", type=int, metavar="N", help="print the N most template-like v1 ids"
+    )
     args = parser.parse_args(argv)
     corpus = [
         json.loads(line) for line in args.corpus.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
+    if args.suggest_retire:
+        v1 = [a for a in corpus_articles(corpus) if not a["id"].startswith("v2")]
+        print("\n".join(most_templated(v1, args.suggest_retire)))
+        return 0
     ours = realism_stats(corpus_articles(corpus))
     shared = shared_dir()
     realdev = shared / "data" / "realdev" / "realdev.jsonl" if shared else None
