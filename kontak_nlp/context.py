@@ -20,6 +20,9 @@ CONTEXT_MODES: tuple[str, ...] = ("none", "article")
 SEPARATOR = " | "
 #: Name of the model-config attribute that records the context mode.
 CONFIG_KEY = "kontak_context"
+#: Words kept of the headline and of the previous sentence (long contexts cost time, add little).
+HEADLINE_WORDS = 20
+PREVIOUS_WORDS = 30
 _MIN_CONTEXT_TOKENS = 16
 
 
@@ -30,15 +33,22 @@ def article_contexts(sentences: Sequence[str]) -> list[str]:
         >>> article_contexts(["RI dan Jepang bahas nikel", "Menlu bertemu.", "Keduanya sepakat."])
         ['', 'RI dan Jepang bahas nikel', 'RI dan Jepang bahas nikel | Menlu bertemu.']
     """
+    headline = _clip(sentences[0], HEADLINE_WORDS) if sentences else ""
     out = []
     for i in range(len(sentences)):
         if i == 0:
             out.append("")
         elif i == 1:
-            out.append(sentences[0])
+            out.append(headline)
         else:
-            out.append(sentences[0] + SEPARATOR + sentences[i - 1])
+            out.append(headline + SEPARATOR + _clip(sentences[i - 1], PREVIOUS_WORDS))
     return out
+
+
+def _clip(text: str, words: int) -> str:
+    """The first ``words`` words of ``text``."""
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words])
 
 
 def contexts_by_group(texts: Sequence[str], groups: Sequence[Any], order: Sequence[Any]) -> list[str]:

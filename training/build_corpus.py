@@ -22,13 +22,6 @@ RAW_DIR = HERE / "data" / "raw"
 CORPUS = HERE / "data" / "corpus.jsonl"
 SPLIT_SEED = 20251125
 SPLIT_SHARES = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
-#: Article pairs kept in one split although they share no official: each pair holds a near-duplicate
-#: sentence (token Jaccard >= 0.8) found by ``corpus_tools.py``.
-KEEP_TOGETHER: tuple[tuple[str, str], ...] = (
-    ("idb-020", "idc-032"),  # background sentence on the JETP donor group, Jaccard 0.95
-)
-
-
 #: v1 articles left out of corpus v2: the most template-like v1 stories (meeting headline and lead, all
 #: four labels, analyst quote, next-meeting closer, formulaic openings), chosen by
 #: ``python training/realism.py --suggest-retire N`` so that v2 meets the real-news shape targets.
@@ -89,8 +82,19 @@ def assemble(raw: dict[str, Any]) -> dict[str, Any]:
     return article
 
 
-def official_groups(articles: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Articles joined by a shared invented official or a :data:`KEEP_TOGETHER` pair (transitively)."""
+def duplicate_pairs(articles: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of articles that share an exact or near-duplicate sentence (token Jaccard >= 0.8)."""
+    from corpus_tools import find_cross_split_duplicates
+
+    by_article = [{**a, "split": a["id"]} for a in articles]  # every article its own "split"
+    found = find_cross_split_duplicates(by_article)
+    return sorted({(d["a"].split("#")[0], d["b"].split("#")[0]) for d in found})
+
+
+def official_groups(
+    articles: list[dict[str, Any]], together: list[tuple[str, str]] | None = None
+) -> list[list[dict[str, Any]]]:
+    """Articles joined by a shared invented official or a ``together`` pair (transitively)."""
     parent = list(range(len(articles)))
 
     def root(i: int) -> int:
@@ -102,7 +106,7 @@ def official_groups(articles: list[dict[str, Any]]) -> list[list[dict[str, Any]]
     first_seen: dict[str, int] = {}
     for i, article in enumerate(articles):
         keys = [" ".join(name.split()).lower() for name in article.get("officials") or []]
-        keys += [f"pair:{a}|{b}" for a, b in KEEP_TOGETHER if article["id"] in (a, b)]
+        keys += [f"pair:{a}|{b}" for a, b in together or () if article["id"] in (a, b)]
         for key in keys:
             parent[root(i)] = root(first_seen.setdefault(key, i))
     groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -111,15 +115,17 @@ def official_groups(articles: list[dict[str, Any]]) -> list[list[dict[str, Any]]
     return sorted(groups.values(), key=lambda g: min(a["id"] for a in g))
 
 
-def assign_splits(articles: list[dict[str, Any]], seed: int = SPLIT_SEED) -> None:
+def assign_splits(
+    articles: list[dict[str, Any]], seed: int = SPLIT_SEED, together: list[tuple[str, str]] | None = None
+) -> None:
     """~80/10/10 split by article, stratified by language, reproducible from the seed.
 
-    Articles that share an invented official form one group and go to the same split, so no invented
-    person recurs across splits. Groups are shuffled per language (the language of a group's first
+    Articles that share an invented official, or an (near-)identical sentence (``together``), form one
+    group and go to the same split, so no invented person and no sentence recurs across splits. Groups are shuffled per language (the language of a group's first
     article); groups larger than a dev share go to train.
     """
     by_lang: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
-    for group in official_groups(articles):
+    for group in official_groups(articles, together):
         by_lang[min(group, key=lambda a: a["id"])["lang"]].append(group)
     for lang in sorted(by_lang):
         groups = by_lang[lang]
@@ -141,7 +147,7 @@ def assign_splits(articles: list[dict[str, Any]], seed: int = SPLIT_SEED) -> Non
 def build_articles(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
     """Assemble and split, without writing anything."""
     articles = [assemble(raw) for raw in read_raw(raw_dir)]
-    assign_splits(articles)
+    assign_splits(articles, together=duplicate_pairs(articles))
     return articles
 
 

@@ -270,9 +270,8 @@ def render(articles: list[dict[str, Any]]) -> str:
         "boilerplate, paragraph]`), `text[start:end] == sentence text`. Boilerplate units have "
         "`label: null`. Load with `kontak_nlp.data.load_corpus(split)` (sentences) or "
         "`load_articles(split)` (articles); rebuild with `python training/build_corpus.py`. The split is "
-        "seeded and by groups of articles: articles that share an invented official always land in the same "
-        f"split, as do the {len(build_corpus.KEEP_TOGETHER)} documented pair(s) in `build_corpus.py` that "
-        "share a near-duplicate sentence (token Jaccard >= 0.8).\n",
+        "seeded and by groups of articles: articles that share an invented official, or an exact or "
+        "near-duplicate sentence (token Jaccard >= 0.8), always land in the same split.\n",
         "## Counts\n", _counts_section(stats) + "\n",
         "## Hard cases\n", _hard_section(stats),
         "## Sentence shape vs real news\n", _shape_section(stats),
