@@ -121,8 +121,9 @@ def assign_splits(
     """~80/10/10 split by article, stratified by language, reproducible from the seed.
 
     Articles that share an invented official, or an (near-)identical sentence (``together``), form one
-    group and go to the same split, so no invented person and no sentence recurs across splits. Groups are shuffled per language (the language of a group's first
-    article); groups larger than a dev share go to train.
+    group and go to the same split, so no invented person and no sentence recurs across splits.
+    Groups are shuffled per language (the language of a group's first article); groups larger than a
+    dev share go to train.
     """
     by_lang: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
     for group in official_groups(articles, together):

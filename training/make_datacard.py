@@ -21,7 +21,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import build_corpus  # noqa: E402
 import corpus_tools as ct  # noqa: E402
 
 AUDIT_DIR = HERE / "data" / "audit"
