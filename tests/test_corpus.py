@@ -169,3 +169,32 @@ def _replace_unit(article: dict[str, Any], idx: int, new: str) -> None:
     for later in article["sentences"][idx + 1 :]:
         later["start"] += delta
         later["end"] += delta
+
+
+def test_realism_targets_catch_a_template_corpus(built: tuple[Path, list[dict[str, Any]]]) -> None:
+    """v1-style articles (meeting headline and lead, all four labels) break the real-news shape targets."""
+    import realism
+
+    _, articles = built
+    template = [
+        {"id": f"t{i}", "lang": "id", "rows": [("Menlu bertemu", "meeting_report"), ("Mereka bertemu.",
+         "meeting_report"), ("Ia menilai baik.", "position_statement"), ("Ia mendesak.", "demand"),
+         ("Perang sejak 2022.", "background")]}
+        for i in range(20)
+    ]  # fmt: skip
+    problems = realism.check_realism(realism.realism_stats(template))
+    assert any("meeting_lead_share" in p for p in problems)
+    assert any("all_four_labels_share" in p for p in problems)
+    assert realism.check_realism(realism.realism_stats(realism.corpus_articles(articles))) == []
+
+
+def test_no_invented_official_or_duplicate_crosses_splits(small: list[dict[str, Any]]) -> None:
+    import realism
+
+    assert realism.officials_across_splits(small) == []
+    moved = copy.deepcopy(small)
+    name = moved[0]["officials"][0]
+    other = next(a for a in moved if a["split"] != moved[0]["split"])
+    other["officials"].append(name)
+    assert name.lower() in " ".join(realism.officials_across_splits(moved))
+    assert any("appears in several splits" in p for p in corpus_tools.validate_corpus(moved, targets=False))

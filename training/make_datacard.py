@@ -172,19 +172,20 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _audit_section() -> str:
-    path = AUDIT_DIR / "audit_report.json"
+def _audit_section(directory: Path = AUDIT_DIR, who: str = "the data lead") -> str:
+    path = directory / "audit_report.json"
     if not path.exists():
         return "The label audit has not been run yet (`python training/label_audit.py report`).\n"
     rep = json.loads(path.read_text(encoding="utf-8"))
-    res = _read_jsonl(AUDIT_DIR / "resolutions.jsonl")
+    res = _read_jsonl(directory / "resolutions.jsonl")
+    folder = directory.name
     verdicts = Counter(r["verdict"] for r in res)
     before = rep["before"]
     matrix = [[f"**{lab}**", *row] for lab, row in zip(ct.LABELS, before["confusion"])]
     langs = ", ".join(f"{g} {v['kappa']:.3f} (n={v['n']})" for g, v in before["by_lang"].items())
     after = rep.get("after") or {}
     return (
-        f"A second annotator (the data lead) relabeled {before['n']} sentences blind, from the sample file "
+        f"A second annotator ({who}) relabeled {before['n']} sentences blind, from the sample file "
         "(no labels; previous and next unit as context) and the guidelines only. The seeded sample is "
         "stratified: a fixed number per language and, within a language, the same number per label, so "
         "rarer labels weigh more than in the corpus; articles whose labels the auditor had read while "
@@ -201,8 +202,8 @@ def _audit_section() -> str:
         + (f"After the fixes, kappa between the corpus and the (unchanged) second pass is "
            f"{after['kappa']:.3f} ({after['agreement']:.1%} raw agreement, n={after['n']}).\n"
            if after else "\n")
-        + "Files: `audit/audit_sample.jsonl`, `audit/second_pass.jsonl`, `audit/first_pass.jsonl`, "
-        "`audit/audit_report.json`, `audit/audit_disagreements.jsonl`, `audit/resolutions.jsonl`.\n"
+        + f"Files: `{folder}/audit_sample.jsonl`, `{folder}/second_pass.jsonl`, `{folder}/first_pass.jsonl`, "
+        f"`{folder}/audit_report.json`, `{folder}/audit_disagreements.jsonl`, `{folder}/resolutions.jsonl`.\n"
     )  # fmt: skip
 
 
@@ -237,9 +238,42 @@ def _limits_section(stats: dict[str, Any], articles: list[dict[str, Any]]) -> st
         "sentences, more than the 5% measured in real English news.\n"
         f"- Malay is only {_pct(stats['lang_sentences'].get('ms', 0), stats['labeled_sentences'])} of "
         "sentences; no real-news Malay figures exist to compare against.\n"
-        "- Single first-pass annotation (the writer), audited on a sample only; see the audit below.\n"
+        "- Single first-pass annotation (the writer), audited on samples only; see the audits below.\n"
         "- Events are invented but set among real countries and organisations, so dates and facts are "
         "plausible, not true; do not use the corpus as a source of facts.\n"
+    )
+
+
+def _realism_section(articles: list[dict[str, Any]]) -> str:
+    """Corpus vs real-news shape figures (``training/realism.py``); real-dev column when ../shared exists."""
+    import realism
+
+    ours = realism.realism_stats(realism.corpus_articles(articles))
+    shared = realism.shared_dir()
+    path = shared / "data" / "realdev" / "realdev.jsonl" if shared else None
+    real = realism.realism_stats(realism.realdev_articles(path)) if path and path.exists() else None
+    problems = realism.check_realism(ours)
+    verdict = "all targets met" if not problems else "; ".join(problems)
+    return (
+        "Figures computed by `python training/realism.py` (targets from issue 15; the real-dev column is "
+        "filled when `../shared` is present; only figures, never text, of the real set are used).\n\n"
+        + realism.comparison_table(ours, real)
+        + f"\n\nTargets: {verdict}.\n"
+    )
+
+
+def _v2_section() -> str:
+    return (
+        "Corpus v2 (issue 15) keeps 260 of the 320 v1 articles and adds 490 new ones (prefixes `v2a`-`v2f`), "
+        "written under `training/data/WRITING-V2.md` to look like real online news: portal style (one "
+        "sentence per paragraph), stance headlines, leads that are often not meetings, articles without all "
+        "four labels, 7-40 sentences, conflict and security content, well-known real leaders (never with an "
+        "invented direct quote), and the borders where models trained on v1 failed on real news (stances "
+        "with neither quote nor speech verb, background in reported speech, meeting reports without a "
+        "meeting word, dated non-meetings, connective-led and short rows, denied meetings). The 60 most "
+        "template-like v1 articles are retired (`data/retired_v1.txt`, ranked by "
+        "`realism.py --suggest-retire`); 22 formulaic v1 openings were reworded; all v1 labels were "
+        "rechecked against GUIDELINES v1.2 (`audit/v12_recheck.jsonl`).\n"
     )
 
 
@@ -276,7 +310,10 @@ def render(articles: list[dict[str, Any]]) -> str:
         "## Sentence shape vs real news\n", _shape_section(stats),
         "## Cue words\n", _cue_section(cue_stats(articles)),
         "## Diversity\n", _diversity_section(stats, articles),
-        "## Label audit\n", _audit_section(),
+        "## Corpus v2\n", _v2_section(),
+        "## Shape against real news\n", _realism_section(articles),
+        "## Label audit (v1)\n", _audit_section(),
+        "## Label audit (v2)\n", _audit_section(AUDIT_DIR.parent / "audit_v2", "an independent annotator"),
         "## Known biases and limits\n", _limits_section(stats, articles),
         "## License\n",
         "Apache-2.0, the same license as kontak_nlp; the text is the project's own work.\n",

@@ -285,7 +285,7 @@ def comparison_table(corpus: dict[str, Any], real: dict[str, Any] | None) -> str
     targets = {m: f"{op} {t:g}" for m, op, t in TARGETS}
     lines = ["| metric | corpus | real-dev | target |", "|---|---|---|---|"]
     for key, value in corpus.items():
-        if key == "label_mix":
+        if key in ("label_mix", "top_opening"):  # the opening itself is text: never printed for real-dev
             continue
         other = real.get(key, "") if real else ""
         lines.append(f"| {key} | {_fmt(value)} | {_fmt(other)} | {targets.get(key, '')} |")
