@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,16 +13,39 @@ from kontak_nlp.errors import InputError
 logger = logging.getLogger(__name__)
 
 _MAX_REPORTED = 5
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _is_pandas_series(obj: Any) -> bool:
     return type(obj).__name__ == "Series" and hasattr(obj, "index") and hasattr(obj, "dtype")
 
 
+def find_surrogate(text: str) -> int | None:
+    r"""The index of the first unpaired surrogate (U+D800-U+DFFF) in ``text``, or None.
+
+    Such a ``str`` is not valid Unicode text: it cannot be encoded as UTF-8 or tokenized. Python
+    makes one from ``json.loads('"\\ud800"')`` or from bytes decoded with ``surrogateescape``.
+
+    Example:
+        >>> find_surrogate("ok"), find_surrogate("ab\ud800c")
+        (None, 2)
+    """
+    match = _SURROGATE.search(text)
+    return None if match is None else match.start()
+
+
 def describe_bad_text(value: Any) -> str | None:
-    """Return why ``value`` cannot be classified, or None when it is a usable ``str``."""
+    r"""Return why ``value`` cannot be classified, or None when it is a usable ``str``.
+
+    Example:
+        >>> describe_bad_text("Halo."), describe_bad_text(None), describe_bad_text("a\udc80")
+        (None, 'is None', 'has an unpaired surrogate U+DC80 at character 1 (not valid Unicode text)')
+    """
     if isinstance(value, str):
-        return None
+        at = find_surrogate(value)
+        if at is None:
+            return None
+        return f"has an unpaired surrogate U+{ord(value[at]):04X} at character {at} (not valid Unicode text)"
     if value is None:
         return "is None"
     if isinstance(value, float) and math.isnan(value):
@@ -57,10 +81,10 @@ def coerce_texts(texts: Any, *, argument: str = "texts") -> tuple[list[str], boo
         positions = [f"position {i}" for i in range(len(values))]
     else:
         raise InputError(f"{argument} has type {type(texts).__name__}; expected a str or an iterable of str")
-    for where, value in zip(positions, values):
+    for position, (where, value) in enumerate(zip(positions, values)):
         problem = describe_bad_text(value)
         if problem is not None:
-            raise InputError(f"{argument} at {where} {problem}")
+            raise InputError(f"{argument} at {where} {problem}", position=position)
     _warn_empty(values, argument)
     return values, False
 

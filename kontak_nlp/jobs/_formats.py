@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kontak_nlp._inputs import describe_bad_text
+from kontak_nlp._inputs import describe_bad_text, find_surrogate
+from kontak_nlp._integrity import sha256_file
 from kontak_nlp.errors import DataError
 
 _MAGIC = {
@@ -36,7 +38,7 @@ class Record:
 
 
 def text_problem(record: Record) -> str | None:
-    """Why a record's text cannot be classified (None when it can), as a short phrase.
+    """Why a record cannot be classified (None when it can), as a short phrase.
 
     Example:
         >>> text_problem(Record(0, "  ")), text_problem(Record(1, None)), text_problem(Record(2, "Halo."))
@@ -47,9 +49,27 @@ def text_problem(record: Record) -> str | None:
     problem = describe_bad_text(record.text)
     if problem:
         return f"text {problem}"
+    if has_lone_surrogate(record.id):
+        return "id has an unpaired surrogate (not valid Unicode text)"
     if not record.text.strip():
         return "empty text"
     return None
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    r"""True when ``value`` (a str, or a list/dict of them, e.g. a JSON id) has an unpaired surrogate.
+
+    Such values cannot be written as UTF-8, so their rows follow ``--on-error``.
+
+    Example:
+        >>> has_lone_surrogate("a\ud800"), has_lone_surrogate({"k": ["\udfff"]}), has_lone_surrogate(7)
+        (True, True, False)
+    """
+    if isinstance(value, str):
+        return find_surrogate(value) is not None
+    if isinstance(value, (list, tuple, dict)):
+        return find_surrogate(json.dumps(value, ensure_ascii=False, default=str)) is not None
+    return False
 
 
 class Reader:
@@ -76,11 +96,14 @@ class Reader:
         return None
 
     def fingerprint(self) -> dict[str, Any]:
-        """Identifies the input, so a resumed job can tell it changed."""
+        """Identifies the input by path and content (sha256), so a resumed job can tell it changed.
+
+        stdin has no fingerprint: a resumed job checks the hash of the rows it committed instead.
+        """
         if self.path is None:
             return {"input": "-"}
-        stat = self.path.stat()
-        return {"input": str(self.path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        size = self.path.stat().st_size
+        return {"input": str(self.path.resolve()), "size": size, "sha256": sha256_file(self.path)}
 
     def close(self) -> None:
         """Release the open file, if any."""

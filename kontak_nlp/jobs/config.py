@@ -51,6 +51,9 @@ class JobConfig:
             ``"mark"`` writes them with an ``error`` field.
         all_scores: Add one ``score_<label>`` column per label.
         with_text: Copy the text into each output row.
+        raw_csv: CSV output only: write text cells as they are. By default a cell starting with
+            ``= + - @`` (or a tab or carriage return) gets a leading ``'`` so that spreadsheet
+            programs do not run it as a formula (``docs/security.md``).
         input_format: Override the format guessed from the extension (needed for odd names).
         num_threads: CPU threads for torch / ONNX Runtime (None: physical cores unless
             ``OMP_NUM_THREADS`` is set).
@@ -80,6 +83,7 @@ class JobConfig:
     on_error: str = "raise"
     all_scores: bool = False
     with_text: bool = False
+    raw_csv: bool = False
     input_format: str | None = None
     num_threads: int | None = None
     progress: bool | None = None
@@ -148,6 +152,7 @@ class JobSummary:
     precision: str = "fp32"
     on_error: str = "raise"
     rechecked: int | None = None
+    duplicate_ids: int = 0
     complete: bool = False
 
     def line(self) -> str:
@@ -164,6 +169,8 @@ class JobSummary:
             text += f", resumed at {noun[:-1]} {self.resumed_from}"
         if self.rechecked is not None:
             text += f", {self.rechecked} int8 near-ties recomputed in fp32"
+        if self.duplicate_ids:
+            text += f", {self.duplicate_ids} repeated id(s)"
         if self.output and self.complete:
             text += f" -> {self.output}"
         return text

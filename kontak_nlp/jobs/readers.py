@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kontak_nlp._integrity import sha256_file
 from kontak_nlp.errors import DataError
 from kontak_nlp.jobs._formats import (
     LineReader,
@@ -255,9 +256,9 @@ class ArticleDirReader(Reader):
         assert self.path is not None
         digest = hashlib.sha256()
         for file in self.files:
-            stat = file.stat()
-            digest.update(f"{file.relative_to(self.path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return {"input": str(self.path.resolve()), "files": len(self.files), "listing": digest.hexdigest()}
+            name = file.relative_to(self.path).as_posix()
+            digest.update(f"{name}\0{sha256_file(file)}\n".encode("utf-8", "surrogateescape"))
+        return {"input": str(self.path.resolve()), "files": len(self.files), "sha256": digest.hexdigest()}
 
 
 def _article(row: int, item_id: Any, raw: bytes, where: str) -> Record:

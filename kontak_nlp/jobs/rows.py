@@ -13,10 +13,14 @@ unit of each article, in document order, with character offsets into the article
 
 Boilerplate units (site furniture the segmenter set aside) are listed in the same file with
 ``"boilerplate": true``, the rule that matched in ``reason`` and no label or score.
+
+A bad row (unreadable, no text, a lone surrogate in its text or id, a text the tokenizer rejects)
+follows ``--on-error``; with ``mark`` an id that cannot be written as UTF-8 is written as null.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +28,12 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp.errors import InputError
-from kontak_nlp.jobs._formats import Record, has_surrogates, text_problem
+from kontak_nlp.jobs._formats import Record, has_lone_surrogate, text_problem
 from kontak_nlp.jobs.writers import Column
 from kontak_nlp.segment import Segmentation
 
 ProbaFn = Callable[[list[str]], np.ndarray]
+_POSITION = re.compile(r"^texts at position \d+:? ")
 _DIGITS = 6
 
 
@@ -84,7 +89,30 @@ def _bad(record: Record, problem: str, options: RowOptions) -> None:
 
 
 def _safe_text(value: Any) -> str | None:
-    return value if isinstance(value, str) and not has_surrogates(value) else None
+    return value if isinstance(value, str) and not has_lone_surrogate(value) else None
+
+
+def _safe_id(value: Any) -> Any:
+    return None if has_lone_surrogate(value) else value
+
+
+def _classify(texts: list[str], proba_fn: ProbaFn) -> tuple[list[np.ndarray | None], dict[int, str]]:
+    """Probabilities of ``texts`` (None for a rejected text) and ``{index: problem}`` of the texts
+    the tokenizer rejects; the others are classified again without them."""
+    rejected: dict[int, str] = {}
+    while True:
+        keep = [i for i in range(len(texts)) if i not in rejected]
+        try:
+            proba = proba_fn([texts[i] for i in keep]) if keep else []
+        except InputError as err:
+            if err.position is None:
+                raise
+            rejected[keep[err.position]] = _POSITION.sub("", str(err))
+            continue
+        rows: list[np.ndarray | None] = [None] * len(texts)
+        for i, row in zip(keep, proba):
+            rows[i] = row
+        return rows, rejected
 
 
 def _prediction(proba_row: np.ndarray, options: RowOptions) -> dict[str, Any]:
@@ -114,19 +142,23 @@ def sentence_rows(records: Sequence[Record], proba_fn: ProbaFn, options: RowOpti
     for record, problem in zip(records, problems):
         if problem:
             _bad(record, problem, options)
-    good = [record.text for record, problem in zip(records, problems) if not problem]
-    proba = iter(proba_fn(good) if good else ())
+    good = [i for i, problem in enumerate(problems) if not problem]
+    proba, rejected = _classify([records[i].text for i in good], proba_fn)
+    for at, problem in rejected.items():
+        _bad(records[good[at]], problem, options)
+        problems[good[at]] = problem
+    proba_of = dict(zip(good, proba))
     result = ChunkResult(read=len(records))
-    for record, problem in zip(records, problems):
+    for i, (record, problem) in enumerate(zip(records, problems)):
         if problem:
             result.errored += 1
             if options.on_error == "skip":
                 continue
-        row: dict[str, Any] = {"id": record.id} if options.has_ids else {}
+        row: dict[str, Any] = {"id": _safe_id(record.id)} if options.has_ids else {}
         row["row"] = record.row
         if options.with_text:
             row["text"] = _safe_text(record.text)
-        row.update(_empty_prediction(options) if problem else _prediction(next(proba), options))
+        row.update(_empty_prediction(options) if problem else _prediction(proba_of[i], options))
         if options.on_error == "mark":
             row["error"] = problem
         result.rows.append(row)
@@ -169,11 +201,20 @@ def article_rows(
     for record, _, problem in items:
         if problem:
             _bad(record, problem, options)
-    texts = [u.text for _, seg, _ in items if seg is not None for u in seg.units if not u.boilerplate]
-    proba = iter(proba_fn(texts) if texts else ())
+    units = [(k, u) for k, (_, seg, _) in enumerate(items) if seg is not None for u in seg.units]
+    units = [(k, u) for k, u in units if not u.boilerplate]
+    proba, rejected = _classify([u.text for _, u in units], proba_fn)
+    items = list(items)
+    for at, problem in sorted(rejected.items()):
+        k, unit = units[at]
+        if items[k][1] is not None:  # the first rejected sentence of an article makes it bad
+            problem = f"sentence {unit.index} (characters {unit.start}-{unit.end}): {problem}"
+            _bad(items[k][0], problem, options)
+            items[k] = (items[k][0], None, problem)
+    proba_of = {id(u): row for (_, u), row in zip(units, proba)}
     result = ChunkResult(read=len(items))
     for record, seg, problem in items:
-        article_id = record.id if options.has_ids else record.row
+        article_id = _safe_id(record.id) if options.has_ids else record.row
         if seg is None:
             result.errored += 1
             if options.on_error == "mark":
@@ -183,7 +224,8 @@ def article_rows(
         result.written += 1
         for unit in seg.units:
             row = _unit_row(article_id, unit, options)
-            row.update(_empty_prediction(options) if unit.boilerplate else _prediction(next(proba), options))
+            scores = None if unit.boilerplate else proba_of[id(unit)]
+            row.update(_empty_prediction(options) if scores is None else _prediction(scores, options))
             if options.on_error == "mark":
                 row["error"] = None
             result.boilerplate += unit.boilerplate

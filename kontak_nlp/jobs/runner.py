@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sys
@@ -18,14 +19,17 @@ from kontak_nlp._inputs import describe_bad_text
 from kontak_nlp._version import __version__
 from kontak_nlp.errors import InputError
 from kontak_nlp.jobs._formats import Reader, Record, text_problem
+from kontak_nlp.jobs._guards import InputTracker, check_own_files, hold_output_lock, skip_committed
 from kontak_nlp.jobs.config import JobConfig, JobSummary
 from kontak_nlp.jobs.readers import open_reader
 from kontak_nlp.jobs.rows import ChunkResult, RowOptions, article_rows, sentence_rows
 from kontak_nlp.jobs.state import (
+    InputHash,
     JobError,
     JobPaths,
     JobState,
     check_resumable,
+    check_settings,
     fingerprint,
     fsync_dir,
     load_state,
@@ -54,7 +58,8 @@ def iter_predictions(
         batch_size: Texts per forward pass.
 
     Raises:
-        InputError: A text is not a string; the message gives its position in the stream.
+        InputError: A text is not a string, has an unpaired surrogate or is rejected by the
+            tokenizer; the message and ``position`` give its position in the stream.
 
     Example:
         >>> from kontak_nlp.jobs import iter_predictions
@@ -73,8 +78,15 @@ def iter_predictions(
         for i, text in enumerate(chunk):
             problem = describe_bad_text(text)
             if problem:
-                raise InputError(f"texts at position {offset + i} {problem}")
-        yield from model.classify(chunk, batch_size=batch_size, show_progress_bar=False)
+                raise InputError(f"texts at position {offset + i} {problem}", position=offset + i)
+        try:
+            yield from model.classify(chunk, batch_size=batch_size, show_progress_bar=False)
+        except InputError as err:
+            if err.position is None:
+                raise
+            at = offset + err.position
+            detail = str(err).split(": ", 1)[-1]
+            raise InputError(f"texts at position {at}: {detail}", position=at) from err
         offset += len(chunk)
 
 
@@ -100,8 +112,6 @@ def _prepare_output(config: JobConfig, paths: JobPaths | None) -> JobState | Non
     """Apply the overwrite/resume rules; return the saved state to resume from, if any."""
     if paths is None:
         return None
-    if str(config.input) != "-" and Path(config.input).resolve() == paths.final.resolve():
-        raise JobError(f"{paths.final}: the output would overwrite the input")
     if config.resume and paths.state.exists():
         return load_state(paths.state)
     if paths.state.exists() and not config.force:
@@ -116,38 +126,82 @@ def _prepare_output(config: JobConfig, paths: JobPaths | None) -> JobState | Non
     return None
 
 
-def _settings(config: JobConfig, reader: Reader, model: Any, precision: str, options: RowOptions) -> dict:
-    """Everything that shapes the output bytes; a resumed job must match it exactly.
+def _settings(config: JobConfig, reader: Reader, model_key: str, options: RowOptions) -> dict:
+    """What shapes the output bytes and is known before the model loads; see :func:`_loaded_settings`.
 
     ``--on-error`` is left out on purpose (``mark`` shows in the columns): a job stopped by a bad
     row under ``raise`` can be resumed with ``--on-error skip``.
     """
-    from kontak_nlp.backends._export import model_checksum
-
-    source = getattr(model, "source", None) or str(config.model)
     return {
         "kontak_nlp": __version__,
         "input": reader.fingerprint(),
         "input_format": reader.fmt,
-        "model": model_checksum(source) if Path(source).is_dir() else source,
-        "backend": config.backend,
-        "precision": precision,
-        "recheck_margin": model.recheck_margin if getattr(model, "rechecks_near_ties", False) else 0.0,
-        "device": str(getattr(model, "device", "cpu")),
+        "model": model_key,
         "columns": [c.name for c in options.columns()],
         "text_column": config.text_column,
         "id_column": reader.id_column if reader.has_ids else None,
         "chunk_size": config.chunk_size,
         "batch_size": config.batch_size,
         "output_format": config.output_format,
+        "raw_csv": config.raw_csv and config.output_format == "csv",
     }
+
+
+def _loaded_settings(config: JobConfig, model: Any, precision: str, options: RowOptions) -> dict:
+    """The rest of the settings a resumed job must match, known once the model has loaded."""
+    return {
+        "backend": config.backend,
+        "precision": precision,
+        "recheck_margin": model.recheck_margin if getattr(model, "rechecks_near_ties", False) else 0.0,
+        "device": str(getattr(model, "device", "cpu")),
+        "columns": [c.name for c in options.columns()],
+    }
+
+
+def _model_key(config: JobConfig, model: Any) -> str:
+    """The model's checksum (a local directory) or its name (a hub id), without loading it."""
+    from kontak_nlp.backends._export import model_checksum
+
+    source = getattr(model, "source", None) if model is not None else config.model
+    if source is None and model is None:
+        from kontak_nlp.api import default_model_path
+
+        source = default_model_path()
+    source = str(source)
+    return model_checksum(source) if Path(source).is_dir() else source
+
+
+def _model_labels(config: JobConfig, model: Any) -> list[str] | None:
+    """The model's label names, read from its ``config.json`` without loading the weights
+    (ModelLoadError for a missing or broken model directory; None for a hub id)."""
+    if model is not None:
+        return list(model.labels)
+    from kontak_nlp._model_io import peek_labels
+
+    if config.model is None:
+        from kontak_nlp.api import default_model_path
+
+        return peek_labels(default_model_path())
+    return peek_labels(config.model)
+
+
+def _row_options(config: JobConfig, reader: Reader, labels: list[str] | None) -> RowOptions:
+    return RowOptions(
+        labels=tuple(labels or ()),
+        on_error=config.on_error,
+        articles=config.articles,
+        has_ids=reader.has_ids,
+        id_kind=reader.id_kind,
+        with_text=config.with_text,
+        all_scores=config.all_scores,
+    )
 
 
 def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, settings: dict) -> JobState:
     expected = fingerprint(settings)
     if paths is None:
         writer.start()
-        return JobState(fingerprint=expected, settings=settings)
+        return JobState(fingerprint=expected, settings=settings, input_sha256=InputHash().hexdigest())
     if state is not None:
         check_resumable(state, expected, settings, paths.state)
         writer.resume(state.position)
@@ -156,6 +210,7 @@ def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, setti
     remove_leftovers(paths)
     writer.start()
     state = JobState(fingerprint=expected, settings=settings, position=writer.position)
+    state.input_sha256 = InputHash().hexdigest()
     save_state(paths.state, state)
     return state
 
@@ -189,8 +244,11 @@ def _chunks(records: Iterator[Record], config: JobConfig) -> Iterator[list[Any]]
         yield chunk
 
 
-def _commit(result: ChunkResult, writer: Writer, state: JobState, paths: JobPaths | None) -> None:
+def _commit(
+    result: ChunkResult, writer: Writer, state: JobState, paths: JobPaths | None, tracker: InputTracker
+) -> None:
     state.position = writer.write_chunk(result.rows)
+    state.input_sha256 = tracker.hash.hexdigest()
     state.rows_in += result.read
     state.rows_written += result.written
     state.rows_errored += result.errored
@@ -292,7 +350,10 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
 
     Every chunk is written, flushed and fsync'd, then recorded in ``OUTPUT.state.json``; the
     final file appears by an atomic rename. After a crash (even ``kill -9``) the same call with
-    ``resume=True`` produces exactly the output of an uninterrupted run.
+    ``resume=True`` produces exactly the output of an uninterrupted run. One job at a time may
+    write an output (``OUTPUT.lock``). Everything that can be checked without the model (output
+    path, lock, saved state, model directory and labels, input columns, the rows a resumed job
+    committed) is checked before the model loads.
 
     Args:
         config: The job.
@@ -301,7 +362,8 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
     Raises:
         InputError: A bad row with ``on_error="raise"`` (the message names the row).
         DataError: Unreadable input or missing column. ModelLoadError: the model cannot load.
-        JobError: The output exists (without ``force``) or the saved state does not match.
+        JobError: The output exists (without ``force``), another job is writing it, or the saved
+            state (settings or committed input rows) does not match.
         OSError: Writing failed (e.g. disk full).
 
     Example:
@@ -312,11 +374,34 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
     """
     started = time.perf_counter()
     paths = JobPaths.for_output(config.output) if config.output else None
-    state = _prepare_output(config, paths)
-    if paths is not None and state is not None and _complete_finalizing(paths, state):
-        logger.info("%s was already complete; removed the leftover state", paths.final)
-        return _finished(_summary(config, state, started, state.rows_in, "-"))
-    reader = open_reader(
+    with contextlib.ExitStack() as stack:
+        if paths is not None:
+            check_own_files(config.input, paths)
+            hold_output_lock(stack, paths)
+        state = _prepare_output(config, paths)
+        if paths is not None and state is not None and _complete_finalizing(paths, state):
+            logger.info("%s was already complete; removed the leftover state", paths.final)
+            return _finished(_summary(config, state, started, state.rows_in, "-"))
+        labels = _model_labels(config, model)
+        reader = stack.enter_context(contextlib.closing(_open(config)))
+        options = _row_options(config, reader, labels)
+        settings = _settings(config, reader, _model_key(config, model), options)
+        tracker = InputTracker(reader.has_ids)
+        records = iter(reader)
+        if paths is not None and state is not None:
+            check_settings(state, settings if labels is not None else _no_columns(settings), paths.state)
+            skip_committed(records, state, tracker, paths.state)
+        loaded = _load(config, model)
+        return _run(config, (reader, records, tracker), loaded, paths, state, settings, started)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _no_columns(settings: dict) -> dict:
+    return {key: value for key, value in settings.items() if key != "columns"}
+
+
+def _open(config: JobConfig) -> Reader:
+    return open_reader(
         config.input,
         input_format=config.input_format,
         text_column=config.text_column,
@@ -324,11 +409,6 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
         articles=config.articles,
         chunk_size=config.chunk_size,
     )
-    try:
-        model, precision = _load(config, model)
-        return _run(config, reader, (model, precision), paths, state, started)
-    finally:
-        reader.close()
 
 
 def _finished(summary: JobSummary) -> JobSummary:
@@ -338,27 +418,28 @@ def _finished(summary: JobSummary) -> JobSummary:
 
 def _run(
     config: JobConfig,
-    reader: Reader,
+    source: tuple[Reader, Iterator[Record], InputTracker],
     loaded: tuple[Any, str],
     paths: JobPaths | None,
     state: JobState | None,
+    settings: dict,
     started: float,
 ) -> JobSummary:
-    model, precision = loaded
-    options = RowOptions(
-        labels=tuple(model.labels), on_error=config.on_error, articles=config.articles,
-        has_ids=reader.has_ids, id_kind=reader.id_kind, with_text=config.with_text,
-        all_scores=config.all_scores,
-    )  # fmt: skip
-    writer = open_writer(config.output, config.output_format, options.columns())
-    state = _begin(writer, paths, state, _settings(config, reader, model, precision, options))
+    (reader, records, tracker), (model, precision) = source, loaded
+    options = _row_options(config, reader, model.labels)
+    writer = open_writer(config.output, config.output_format, options.columns(), raw_csv=config.raw_csv)
+    settings = {**settings, **_loaded_settings(config, model, precision, options)}
+    state = _begin(writer, paths, state, settings)
     resumed_from = state.rows_in
     build = article_rows if config.articles else sentence_rows
     rechecked_before = _rechecked_so_far(model)
 
-    def rechecked() -> int | None:
+    def summary() -> JobSummary:
         now = _rechecked_so_far(model)
-        return None if now is None or rechecked_before is None else now - rechecked_before
+        rechecked = None if now is None or rechecked_before is None else now - rechecked_before
+        result = _summary(config, state, started, resumed_from, precision, rechecked)
+        result.duplicate_ids = tracker.repeated_ids()
+        return result
 
     def proba(texts: list[str]) -> Any:
         return model.predict_proba(texts, batch_size=config.batch_size, show_progress_bar=False)
@@ -367,19 +448,34 @@ def _run(
     logging.getLogger("kontak_nlp.model").addFilter(quiet)
     bar = _progress(config, reader, resumed_from)
     try:
-        for chunk in _chunks(itertools.islice(iter(reader), resumed_from, None), config):
+        for chunk in _chunks(records, config):
+            tracker.add([item[0] for item in chunk] if config.articles else chunk)
             result = build(chunk, proba, options)
-            _commit(result, writer, state, paths)
+            _commit(result, writer, state, paths, tracker)
             bar.update(result.read)
         _finish(writer, paths, state)
     except BaseException as err:
-        writer.close()
-        summary = _summary(config, state, started, resumed_from, precision, rechecked())
-        err.job_summary = summary  # type: ignore[attr-defined]
+        _close_quietly(writer)
+        err.job_summary = summary()  # type: ignore[attr-defined]
         raise
     finally:
         bar.close()
         logging.getLogger("kontak_nlp.model").removeFilter(quiet)
     if quiet.hidden:
         logger.warning("%d more chunk(s) had texts truncated at the model's token limit", quiet.hidden)
-    return _finished(_summary(config, state, started, resumed_from, precision, rechecked()))
+    done = summary()
+    if done.duplicate_ids:
+        logger.warning(
+            "%d input row(s) repeat an id that an earlier row already had; each still has its own "
+            "output row (tell them apart by the row number)",
+            done.duplicate_ids,
+        )
+    return _finished(done)
+
+
+def _close_quietly(writer: Writer) -> None:
+    """Close the writer after an error without hiding that error (closing may fail again: disk full)."""
+    try:
+        writer.close()
+    except OSError as err:
+        logger.debug("closing the output after an error failed too: %s", err)

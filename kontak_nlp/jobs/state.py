@@ -7,13 +7,15 @@ Files of a job writing ``OUT`` (all in OUT's directory, so renames stay on one f
 * ``OUT.parts/``: Parquet only, one ``part-NNNNNN.parquet`` per committed chunk;
 * ``OUT.state.json``: this state. ``position`` is the committed size of ``OUT.part`` in bytes
   (JSONL/CSV) or the number of committed part files (Parquet); ``rows_in`` is the number of input
-  rows consumed by committed chunks.
+  rows consumed by committed chunks and ``input_sha256`` the running hash of their content;
+* ``OUT.lock``: held (``flock``) by the one job writing ``OUT``, with its PID inside.
 
 Commit order per chunk: write the chunk, flush, fsync; then write the state to a temporary file,
 fsync it, rename it over the old state and fsync the directory. A kill between the two steps
 leaves bytes (or a part) beyond ``position``; a resume truncates (or deletes) them and redoes that
 chunk, so every chunk lands exactly once. The final ``OUT`` appears by one rename, after the
-state has recorded ``phase="finalizing"``.
+state has recorded ``phase="finalizing"``. A resume first reads the ``rows_in`` committed rows
+again and checks their hash, so it never appends to the output of another input.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from kontak_nlp.errors import KontakError
 
 logger = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 class JobError(KontakError, ValueError):
@@ -77,6 +79,7 @@ class JobPaths:
     part: Path
     parts_dir: Path
     state: Path
+    lock: Path
 
     @classmethod
     def for_output(cls, output: str | Path) -> JobPaths:
@@ -87,7 +90,13 @@ class JobPaths:
             part=final.with_name(final.name + ".part"),
             parts_dir=final.with_name(final.name + ".parts"),
             state=final.with_name(final.name + ".state.json"),
+            lock=final.with_name(final.name + ".lock"),
         )
+
+    def own_files(self) -> list[Path]:
+        """Every file the job creates or deletes, the final output included (none may be the input)."""
+        tmp = self.state.with_name(self.state.name + ".tmp")
+        return [self.final, self.part, self.parts_dir, self.state, tmp, self.lock]
 
     def leftovers(self) -> list[Path]:
         """The job files (not the final output) that exist now."""
@@ -103,6 +112,7 @@ class JobState:
             backend, precision, columns, chunk and batch sizes...).
         settings: The same values in readable form, to explain a mismatch.
         rows_in: Input rows consumed by committed chunks.
+        input_sha256: Running sha256 of the content of those rows (see :class:`InputHash`).
         position: Committed bytes of ``OUT.part`` (JSONL/CSV) or committed part files (Parquet).
         phase: ``"running"`` or ``"finalizing"`` (the rename to the final name has begun).
     """
@@ -110,6 +120,7 @@ class JobState:
     fingerprint: str
     settings: dict[str, Any] = field(default_factory=dict)
     rows_in: int = 0
+    input_sha256: str = ""
     rows_written: int = 0
     rows_errored: int = 0
     units_written: int = 0
@@ -219,6 +230,42 @@ def check_resumable(state: JobState, expected: str, settings: dict[str, Any], pa
         f"{path}: cannot resume, the job changed since it was interrupted ({detail}). "
         "Run again with the same input and options, or start over with --force"
     )
+
+
+def check_settings(state: JobState, settings: dict[str, Any], path: Path) -> None:
+    """Like :func:`check_resumable`, for the ``settings`` known before the model loads.
+
+    Example:
+        >>> check_settings(JobState("ab", {"chunk_size": 10}), {"chunk_size": 10}, Path("s"))
+    """
+    if any(state.settings.get(key) != value for key, value in settings.items()):
+        check_resumable(state, "", settings, path)
+
+
+class InputHash:
+    """Running sha256 of the rows a job consumed: their text, id and read problem, in order.
+
+    It is the same for the same rows whatever the input format, file name or chunking, and it
+    works for stdin, which cannot be fingerprinted up front.
+
+    Example:
+        >>> a, b = InputHash(), InputHash()
+        >>> a.update("Halo.", "s1", None); b.update("Halo.", "s1", None)
+        >>> a.hexdigest() == b.hexdigest() != InputHash().hexdigest()
+        True
+    """
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def update(self, text: Any, item_id: Any, problem: str | None) -> None:
+        """Add one row (any JSON-like values; ``ensure_ascii`` keeps lone surrogates hashable)."""
+        blob = json.dumps([text, item_id, problem], ensure_ascii=True, sort_keys=True, default=repr)
+        self._digest.update(blob.encode("ascii") + b"\n")
+
+    def hexdigest(self) -> str:
+        """The hash of the rows so far."""
+        return self._digest.hexdigest()
 
 
 def remove_leftovers(paths: JobPaths) -> None:

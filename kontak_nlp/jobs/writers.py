@@ -46,27 +46,42 @@ def encode_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows).encode("utf-8")
 
 
-def _csv_value(value: Any) -> Any:
+#: A text cell starting with one of these is a formula to spreadsheet programs (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_value(value: Any, raw: bool) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if not raw and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 
-def encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, header: bool = False) -> bytes:
+def encode_csv(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, header: bool = False, raw: bool = False
+) -> bytes:
     """Rows as UTF-8 CSV (``None`` is an empty cell, booleans are ``true``/``false``).
+
+    A text cell that starts with ``= + - @``, a tab or a carriage return gets a leading ``'``, so
+    that spreadsheet programs show it as text instead of running it as a formula (numbers are
+    left alone); ``raw=True`` writes every cell as it is.
 
     Example:
         >>> encode_csv([{"row": 0, "ok": True}], [Column("row", "int"), Column("ok", "bool")], header=True)
         b'row,ok\\n0,true\\n'
+        >>> cells = [{"id": "=1+1"}], [Column("id", "str")]
+        >>> encode_csv(*cells), encode_csv(*cells, raw=True)
+        (b"'=1+1\\n", b'=1+1\\n')
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow([c.name for c in columns])
     for row in rows:
-        writer.writerow([_csv_value(row.get(c.name)) for c in columns])
+        writer.writerow([_csv_value(row.get(c.name), raw) for c in columns])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -175,9 +190,9 @@ class AppendWriter(Writer):
         fsync_dir(self.paths.final.parent)
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            handle.close()
 
 
 class ParquetPartsWriter(Writer):
@@ -282,8 +297,11 @@ def _as_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def open_writer(output: str | Path | None, fmt: str, columns: Sequence[Column]) -> Writer:
-    """The writer for ``output`` (None: JSONL on stdout) in format ``fmt``.
+def open_writer(
+    output: str | Path | None, fmt: str, columns: Sequence[Column], *, raw_csv: bool = False
+) -> Writer:
+    """The writer for ``output`` (None: JSONL on stdout) in format ``fmt`` (``raw_csv``: see
+    :func:`encode_csv`).
 
     Example:
         >>> open_writer(None, "jsonl", [Column("row", "int")]).__class__.__name__
@@ -296,6 +314,8 @@ def open_writer(output: str | Path | None, fmt: str, columns: Sequence[Column]) 
         return ParquetPartsWriter(paths, columns)
     if fmt == "csv":
         return AppendWriter(
-            paths, lambda rows: encode_csv(rows, columns), encode_csv([], columns, header=True)
+            paths,
+            lambda rows: encode_csv(rows, columns, raw=raw_csv),
+            encode_csv([], columns, header=True, raw=raw_csv),
         )
     return AppendWriter(paths, encode_jsonl)
