@@ -16,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from kontak_nlp._inputs import describe_bad_text
-from kontak_nlp._version import __version__
 from kontak_nlp.errors import InputError
 from kontak_nlp.jobs._formats import Reader, Record, text_problem
 from kontak_nlp.jobs._guards import InputTracker, check_own_files, hold_output_lock, skip_committed
+from kontak_nlp.jobs._settings import (
+    model_key,
+    model_labels,
+    row_options,
+    settings_after_load,
+    settings_before_load,
+)
 from kontak_nlp.jobs.config import JobConfig, JobSummary
 from kontak_nlp.jobs.readers import open_reader
-from kontak_nlp.jobs.rows import ChunkResult, RowOptions, article_rows, sentence_rows
+from kontak_nlp.jobs.rows import ChunkResult, article_rows, sentence_rows
 from kontak_nlp.jobs.state import (
     InputHash,
     JobError,
@@ -124,77 +130,6 @@ def _prepare_output(config: JobConfig, paths: JobPaths | None) -> JobState | Non
     if config.resume:
         logger.info("no interrupted job found for %s; starting from the beginning", paths.final)
     return None
-
-
-def _settings(config: JobConfig, reader: Reader, model_key: str, options: RowOptions) -> dict:
-    """What shapes the output bytes and is known before the model loads; see :func:`_loaded_settings`.
-
-    ``--on-error`` is left out on purpose (``mark`` shows in the columns): a job stopped by a bad
-    row under ``raise`` can be resumed with ``--on-error skip``.
-    """
-    return {
-        "kontak_nlp": __version__,
-        "input": reader.fingerprint(),
-        "input_format": reader.fmt,
-        "model": model_key,
-        "columns": [c.name for c in options.columns()],
-        "text_column": config.text_column,
-        "id_column": reader.id_column if reader.has_ids else None,
-        "chunk_size": config.chunk_size,
-        "batch_size": config.batch_size,
-        "output_format": config.output_format,
-        "raw_csv": config.raw_csv and config.output_format == "csv",
-    }
-
-
-def _loaded_settings(config: JobConfig, model: Any, precision: str, options: RowOptions) -> dict:
-    """The rest of the settings a resumed job must match, known once the model has loaded."""
-    return {
-        "backend": config.backend,
-        "precision": precision,
-        "recheck_margin": model.recheck_margin if getattr(model, "rechecks_near_ties", False) else 0.0,
-        "device": str(getattr(model, "device", "cpu")),
-        "columns": [c.name for c in options.columns()],
-    }
-
-
-def _model_key(config: JobConfig, model: Any) -> str:
-    """The model's checksum (a local directory) or its name (a hub id), without loading it."""
-    from kontak_nlp.backends._export import model_checksum
-
-    source = getattr(model, "source", None) if model is not None else config.model
-    if source is None and model is None:
-        from kontak_nlp.api import default_model_path
-
-        source = default_model_path()
-    source = str(source)
-    return model_checksum(source) if Path(source).is_dir() else source
-
-
-def _model_labels(config: JobConfig, model: Any) -> list[str] | None:
-    """The model's label names, read from its ``config.json`` without loading the weights
-    (ModelLoadError for a missing or broken model directory; None for a hub id)."""
-    if model is not None:
-        return list(model.labels)
-    from kontak_nlp._model_io import peek_labels
-
-    if config.model is None:
-        from kontak_nlp.api import default_model_path
-
-        return peek_labels(default_model_path())
-    return peek_labels(config.model)
-
-
-def _row_options(config: JobConfig, reader: Reader, labels: list[str] | None) -> RowOptions:
-    return RowOptions(
-        labels=tuple(labels or ()),
-        on_error=config.on_error,
-        articles=config.articles,
-        has_ids=reader.has_ids,
-        id_kind=reader.id_kind,
-        with_text=config.with_text,
-        all_scores=config.all_scores,
-    )
 
 
 def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, settings: dict) -> JobState:
@@ -382,10 +317,10 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
         if paths is not None and state is not None and _complete_finalizing(paths, state):
             logger.info("%s was already complete; removed the leftover state", paths.final)
             return _finished(_summary(config, state, started, state.rows_in, "-"))
-        labels = _model_labels(config, model)
+        labels = model_labels(config, model)
         reader = stack.enter_context(contextlib.closing(_open(config)))
-        options = _row_options(config, reader, labels)
-        settings = _settings(config, reader, _model_key(config, model), options)
+        options = row_options(config, reader, labels)
+        settings = settings_before_load(config, reader, model_key(config, model), options)
         tracker = InputTracker(reader.has_ids)
         records = iter(reader)
         if paths is not None and state is not None:
@@ -426,9 +361,9 @@ def _run(
     started: float,
 ) -> JobSummary:
     (reader, records, tracker), (model, precision) = source, loaded
-    options = _row_options(config, reader, model.labels)
+    options = row_options(config, reader, model.labels)
     writer = open_writer(config.output, config.output_format, options.columns(), raw_csv=config.raw_csv)
-    settings = {**settings, **_loaded_settings(config, model, precision, options)}
+    settings = {**settings, **settings_after_load(config, model, precision, options)}
     state = _begin(writer, paths, state, settings)
     resumed_from = state.rows_in
     build = article_rows if config.articles else sentence_rows
