@@ -31,7 +31,7 @@ MARGINS = (0.5, 1.0, 2.0, 3.0, 4.0)
 
 def compare(fp32: np.ndarray, int8: np.ndarray) -> dict[str, Any]:
     """Logit error and, per recheck margin, the rows recomputed and the label flips left."""
-    from kontak_nlp._recheck import top2_margin
+    from kontak_nlp.inference.recheck import top2_margin
 
     flips = fp32.argmax(axis=1) != int8.argmax(axis=1)
     margin = top2_margin(int8)
@@ -57,14 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-file", help="labelled JSONL (default: seeds-dev when present)")
     parser.add_argument("--out", default="benchmarks/results/int8_error.json")
     args = parser.parse_args(argv)
-    from kontak_nlp.backends import load_model
     from kontak_nlp.data import load_corpus
+    from kontak_nlp.inference import RuntimeOptions, load_model
 
     bench_args = argparse.Namespace(model=args.model, base_only=False, n=args.n, eval_file=args.eval_file)
     with tempfile.TemporaryDirectory(prefix="kontak-int8-") as tmp:
         model_dir, description = throughput.prepare_model(bench_args, Path(tmp))
         texts, eval_texts, _, test = throughput.prepare_texts(bench_args)
-        fp32, _ = load_model(model_dir, backend="torch", device="cpu", precision="fp32")
+        fp32 = load_model(model_dir, RuntimeOptions(device="cpu"))
         from kontak_nlp.backends._smooth import calibration_texts  # 512 corpus train sentences
 
         sets = {"corpus_test": list(test["text"]), "benchmark_sentences": texts}
@@ -73,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             sets["seeds_dev"] = eval_texts
         reference = {name: fp32.predict_logits(rows) for name, rows in sets.items()}
         report: dict[str, Any] = {"model": description}
-        for backend in ("onnx", "torch"):
-            int8, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=0)
-            report[f"{backend}_int8"] = {
-                name: compare(reference[name], int8.predict_logits(rows)) for name, rows in sets.items()
-            }
+        int8 = load_model(
+            model_dir, RuntimeOptions(device="cpu", backend="onnx", quantize="int8", recheck_margin=0)
+        )
+        report["onnx_int8"] = {
+            name: compare(reference[name], int8.predict_logits(rows)) for name, rows in sets.items()
+        }
     print(json.dumps(report, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

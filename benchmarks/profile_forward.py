@@ -85,20 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     args.base_only, args.eval_file = False, None
     import torch
 
-    from kontak_nlp.backends import configure_threads, load_model
+    from kontak_nlp.inference import RuntimeOptions, load_model
+    from kontak_nlp.inference.options import configure_threads
 
     with tempfile.TemporaryDirectory(prefix="kontak-profile-") as tmp:
         model_dir, description = throughput.prepare_model(args, Path(tmp))
         texts = throughput.prepare_texts(args)[0]
         configure_threads(args.threads)
-        model, choice = load_model(model_dir, backend="torch", device="cpu", precision=args.precision)
+        model = load_model(model_dir, RuntimeOptions(device="cpu", precision=args.precision))
         times = profile(model, texts, args.batch_size)
-        dtype = torch.float32 if choice.name == "fp32" else torch.bfloat16
+        dtype = torch.float32 if model.precision == "fp32" else torch.bfloat16
         peak = large_product_gflop_per_s(model.model.config, dtype)
     tokens = sum(len(ids) for ids in model.tokenizer(texts, truncation=True)["input_ids"])
     flops = encoder_flops(model.model.config, tokens, len(texts))
     report = {
-        "model": description, "precision": choice.name, "sentences": len(texts), "tokens": tokens,
+        "model": description, "precision": model.precision, "sentences": len(texts), "tokens": tokens,
         "fast_path": model._fast_forward() is not None, **{k: round(v, 3) for k, v in times.items()},
         "weight_products_share": round(times["weight_products_s"] / times["total_s"], 3),
         "weight_products_gflop_per_s": round(flops / times["weight_products_s"] / 1e9, 1),

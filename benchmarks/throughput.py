@@ -36,14 +36,12 @@ from pathlib import Path
 from typing import Any
 
 MODES = (
-    "pipeline", "torch_fp32_plain", "torch_fp32", "torch_bf16", "torch_int8", "onnx_fp32", "onnx_int8",
-    "onnx_int8_raw",
+    "pipeline", "torch_fp32_plain", "torch_fp32", "torch_bf16", "onnx_fp32", "onnx_int8", "onnx_int8_raw",
 )  # fmt: skip
-_LOAD = {  # mode -> load_model keyword arguments
+_LOAD = {  # mode -> RuntimeOptions fields (torch int8 was dropped: slower and less accurate than ONNX int8)
     "torch_fp32_plain": {"backend": "torch", "precision": "fp32"},
     "torch_fp32": {"backend": "torch", "precision": "fp32"},
     "torch_bf16": {"backend": "torch", "precision": "bf16"},
-    "torch_int8": {"backend": "torch", "precision": "fp32", "quantize": "int8"},
     "onnx_fp32": {"backend": "onnx", "precision": "fp32"},
     "onnx_int8": {"backend": "onnx", "precision": "fp32", "quantize": "int8"},  # near-ties rechecked
     "onnx_int8_raw": {"backend": "onnx", "precision": "fp32", "quantize": "int8", "recheck_margin": 0.0},
@@ -83,7 +81,7 @@ def prepare_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
     if args.model:
         source = Path(args.model)
     else:
-        from kontak_nlp.api import default_model_path
+        from kontak_nlp.inference.loader import default_model_path
 
         source = default_model_path()
     if not (source / "adapter_config.json").exists():
@@ -146,7 +144,8 @@ def load_mode(
     mode: str, model_dir: str, batch_size: int, threads: int | None, device: str = "cpu"
 ) -> tuple[Any, Any, Any]:
     """Return ``(predict(texts) -> labels, tokenizer, kontak model or None)`` for one mode."""
-    from kontak_nlp.backends import configure_threads, load_model
+    from kontak_nlp.inference import RuntimeOptions, load_model
+    from kontak_nlp.inference.options import configure_threads
 
     configure_threads(threads)
     if mode == "pipeline":
@@ -158,7 +157,7 @@ def load_mode(
             return [out["label"] for out in pipe(texts, batch_size=batch_size, truncation=True)]
 
         return predict, pipe.tokenizer, None
-    model, _ = load_model(model_dir, device=device, num_threads=threads, **_LOAD[mode])
+    model = load_model(model_dir, RuntimeOptions(device=device, threads=threads, **_LOAD[mode]))
     if mode == "torch_fp32_plain":
         model.fast_path = False
     return (lambda texts: model.predict(texts, batch_size=batch_size)), model.tokenizer, model
@@ -297,15 +296,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def explain_choice(rows: list[dict[str, Any]], device: str = "cpu") -> dict[str, str]:
     """What ``--device D --precision auto`` runs here and why, and the fastest measured mode."""
-    import torch
 
-    from kontak_nlp.backends import choose_precision
+    from kontak_nlp.inference import RuntimeOptions
 
-    auto = choose_precision("auto", torch.device(device))
+    auto = RuntimeOptions(device=device, precision="auto").resolve()
     kontak = [r for r in rows if r["mode"] != "pipeline"]
     accurate = [r for r in kontak if _within_accuracy_bar(r)]
     return {
-        "precision_auto": f"--device {device} --precision auto runs torch {auto.name} ({auto.reason})",
+        "precision_auto": f"--device {device} --precision auto runs torch {auto.precision} ({auto.reason})",
         "fastest": _describe("fastest measured path", kontak),
         "fastest_accurate": _describe(
             "fastest path with >= 99% agreement and eval macro-F1 within 0.01 of torch fp32", accurate
@@ -333,8 +331,7 @@ def machine() -> dict[str, Any]:
     import torch
     import transformers
 
-    from kontak_nlp._batching import cpu_supports_bf16
-    from kontak_nlp.backends import physical_cores
+    from kontak_nlp.inference.options import cpu_supports_bf16, physical_cores
 
     return {
         "cpu": _cpu_name(), "physical_cores": physical_cores(), "load_average": os.getloadavg(),
@@ -387,7 +384,7 @@ class Worker:
 
 
 def selected_modes(args: argparse.Namespace) -> list[str]:
-    from kontak_nlp._batching import cpu_supports_bf16
+    from kontak_nlp.inference.options import cpu_supports_bf16
 
     modes = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:

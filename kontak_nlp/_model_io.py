@@ -15,7 +15,6 @@ import contextlib
 import copy
 import json
 import logging
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 _PICKLE_FILES = ("pytorch_model.bin", "model.ckpt", "tf_model.h5")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+_SAFE = {"use_safetensors": True, "trust_remote_code": False}
 
 
 def ordered_labels(config: Any) -> list[str]:
@@ -117,23 +116,22 @@ def check_model_dir(path: Path) -> None:
         _check_safetensors(path / "model.safetensors")
 
 
-def peek_labels(path: str | Path) -> list[str] | None:
+def peek_labels(source: Path | str) -> list[str] | None:
     """A model's label names from its ``config.json``, without loading it (None for a hub id).
 
-    Cheap checks run before the weights load: :class:`ModelLoadError` names a missing directory,
-    a missing or broken ``config.json`` and a config without ``id2label``.
+    ``source`` is what :func:`kontak_nlp.inference.loader.model_source` resolved: a local directory
+    (a ``Path``) or a hub id (a ``str``). Cheap checks run before the weights load:
+    :class:`ModelLoadError` names a missing or broken ``config.json`` and a config without ``id2label``.
 
     Example:
-        >>> peek_labels("runs/news4")  # doctest: +SKIP
+        >>> peek_labels(Path("runs/news4"))  # doctest: +SKIP
         ['meeting_report', 'position_statement', 'demand', 'background']
     """
-    local = Path(path)
-    if not local.exists():
-        if _HUB_ID.match(str(path)):
-            return None
-        raise ModelLoadError(f"{path}: model directory does not exist")
+    if not isinstance(source, Path):
+        return None
+    local = source
     if not local.is_dir():
-        raise ModelLoadError(f"{path}: not a model directory")
+        raise ModelLoadError(f"{source}: not a model directory")
     config = _read_json(local / "config.json")
     id2label = config.get("id2label") if isinstance(config, dict) else None
     try:
@@ -149,45 +147,43 @@ def _missing(file: Path, hint: str = "") -> None:
     raise ModelLoadError(f"{file}: weights file is missing{hint}")
 
 
-def load_model_and_tokenizer(path: str | Path) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` from a local directory or, for users who are online, a hub id."""
+def load_model_and_tokenizer(source: Path | str) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` from a local directory (a ``Path``) or a hub id (a ``str``), as
+    :func:`kontak_nlp.inference.loader.model_source` resolved it. Remote code is never run."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    local = Path(path)
-    if not local.exists():
-        if not _HUB_ID.match(str(path)):
-            raise ModelLoadError(f"{path}: model directory does not exist")
-        logger.info("%s is not a local directory; loading it from the Hugging Face hub", path)
+    if not isinstance(source, Path):
+        logger.info("%s is not a local directory; loading it from the Hugging Face hub", source)
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)
-            return model, AutoTokenizer.from_pretrained(str(path))
+            model = AutoModelForSequenceClassification.from_pretrained(source, **_SAFE)
+            return model, AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         except OSError as err:
             raise ModelLoadError(
-                f"{path}: not a local directory and not loadable from the hub ({err})"
+                f"{source}: not a local directory and not loadable from the hub ({err})"
             ) from err
-    check_model_dir(local)
-    if (local / ADAPTER_CONFIG).exists():
-        return _load_adapter_dir(local)
+    check_model_dir(source)
+    if (source / ADAPTER_CONFIG).exists():
+        return _load_adapter_dir(source)
     with quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(str(local), use_safetensors=True)
-    return model, AutoTokenizer.from_pretrained(str(local))
+        model = AutoModelForSequenceClassification.from_pretrained(str(source), **_SAFE)
+    return model, AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
 
 
 def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
-    from peft import PeftModel
+    from peft import PeftModel  # only adapter directories need peft
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     from kontak_nlp.backbone import resolve_base
 
     base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
-    config = AutoConfig.from_pretrained(str(path))
+    config = AutoConfig.from_pretrained(str(path), trust_remote_code=False)
     with quiet_transformers():
         model = AutoModelForSequenceClassification.from_pretrained(
-            base, config=config, use_safetensors=True, ignore_mismatched_sizes=True
+            base, config=config, ignore_mismatched_sizes=True, **_SAFE
         )
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
     tokenizer_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
-    return model, AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    return model, AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=False)
 
 
 def save_model(model: Any, tokenizer: Any, path: Path, *, merged: bool = True) -> Path:

@@ -17,30 +17,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from kontak_nlp._batching import length_sorted_batches, softmax
 from kontak_nlp._inputs import coerce_texts, describe_bad_text
-from kontak_nlp._recheck import RecheckStats, top2_margin
 from kontak_nlp.errors import InputError
+from kontak_nlp.inference.batching import length_sorted_batches, pad_batch, softmax
+from kontak_nlp.inference.options import RuntimeOptions
+from kontak_nlp.inference.recheck import RecheckStats, top2_margin
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)
-
-
-def pad_batch(batch_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad token id lists to the longest one; returns ``(input_ids, attention_mask)`` as int64.
-
-    Example:
-        >>> ids, mask = pad_batch([[5, 6, 7], [5]], pad_id=1)
-        >>> ids.tolist(), mask.tolist()
-        ([[5, 6, 7], [5, 1, 1]], [[1, 1, 1], [1, 0, 0]])
-    """
-    width = max(len(ids) for ids in batch_ids)
-    input_ids = np.full((len(batch_ids), width), pad_id, dtype=np.int64)
-    attention = np.zeros((len(batch_ids), width), dtype=np.int64)
-    for row, ids in enumerate(batch_ids):
-        input_ids[row, : len(ids)] = ids
-        attention[row, : len(ids)] = 1
-    return input_ids, attention
 
 
 def _rejected_text(
@@ -75,6 +59,8 @@ class PredictorBase:
     recheck_with: PredictorBase | None = None
     recheck_margin: float = 0.0
     recheck_stats: RecheckStats | None = None
+    batch_size: int = RuntimeOptions.batch_size
+    precision: str = RuntimeOptions.precision
 
     @property
     def config(self) -> Any:  # pragma: no cover - every backend overrides it
@@ -109,27 +95,39 @@ class PredictorBase:
         texts: Iterable[str] | str,
         *,
         context: Sequence[str | None] | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         show_progress_bar: bool | None = None,
     ) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, rows in input order.
 
         ``context`` gives each text's article context (see :mod:`kontak_nlp.context`); it is used by
-        models trained with context and ignored by the others.
+        models trained with context and ignored by the others. ``batch_size`` None is the model's
+        ``batch_size`` option (32 by default).
 
         Example:
             >>> clf.predict_logits(["Halo."]).shape  # doctest: +SKIP
             (1, 4)
         """
         values, _ = coerce_texts(texts)
+        return self._logits(values, context, batch_size, show_progress_bar)
+
+    def _logits(
+        self,
+        values: list[str],
+        context: Sequence[str | None] | None,
+        batch_size: int | None,
+        show_progress_bar: bool | None,
+    ) -> np.ndarray:
+        """Logits of already validated texts (each public method validates its input once)."""
+        size = batch_size or self.batch_size
         out = np.zeros((len(values), len(self.labels)), dtype=np.float32)
         if not values:
             return out
         encoded = self._preprocess(values, _contexts(context, len(values)))
         every_row = np.arange(len(encoded))
-        self._fill_logits(self, encoded, every_row, out, batch_size, _hide_bar(show_progress_bar))
+        self._fill_logits(self, encoded, every_row, out, size, _hide_bar(show_progress_bar))
         if self.rechecks_near_ties:
-            self._recheck(encoded, out, batch_size)
+            self._recheck(encoded, out, size)
         return out
 
     @property
@@ -167,7 +165,7 @@ class PredictorBase:
         texts: Iterable[str] | str,
         *,
         context: Sequence[str | None] | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         show_progress_bar: bool | None = None,
         calibrated: bool = True,
     ) -> np.ndarray:
@@ -180,9 +178,18 @@ class PredictorBase:
             >>> clf.predict_proba(["Halo.", "Apa kabar?"]).sum(axis=1)  # doctest: +SKIP
             array([1., 1.], dtype=float32)
         """
-        logits = self.predict_logits(
-            texts, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
-        )
+        values, _ = coerce_texts(texts)
+        return self._proba(values, context, batch_size, show_progress_bar, calibrated)
+
+    def _proba(
+        self,
+        values: list[str],
+        context: Sequence[str | None] | None,
+        batch_size: int | None,
+        show_progress_bar: bool | None,
+        calibrated: bool = True,
+    ) -> np.ndarray:
+        logits = self._logits(values, context, batch_size, show_progress_bar)
         return softmax(logits, self.temperature if calibrated else 1.0)
 
     def predict(
@@ -190,7 +197,7 @@ class PredictorBase:
         texts: Iterable[str] | str,
         *,
         context: Sequence[str | None] | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         show_progress_bar: bool | None = None,
     ) -> list[str]:
         """The most probable label of each text, in input order.
@@ -199,9 +206,8 @@ class PredictorBase:
             >>> clf.predict("Menlu RI bertemu Menlu Jepang.")  # doctest: +SKIP
             ['meeting_report']
         """
-        proba = self.predict_proba(
-            texts, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
-        )
+        values, _ = coerce_texts(texts)
+        proba = self._proba(values, context, batch_size, show_progress_bar)
         labels = self.labels
         return [labels[i] for i in proba.argmax(axis=1)]
 
@@ -211,7 +217,7 @@ class PredictorBase:
         *,
         top_k: int | None = None,
         context: Sequence[str | None] | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         show_progress_bar: bool | None = None,
     ) -> list[Prediction]:
         """One :class:`Prediction` per text (always a list), in input order.
@@ -226,9 +232,7 @@ class PredictorBase:
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
         values, _ = coerce_texts(texts)
-        proba = self.predict_proba(
-            values, context=context, batch_size=batch_size, show_progress_bar=show_progress_bar
-        )
+        proba = self._proba(values, context, batch_size, show_progress_bar)
         return self._postprocess(values, proba, top_k)
 
     def _preprocess(self, texts: list[str], contexts: list[str] | None = None) -> list[list[int]]:

@@ -8,34 +8,36 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp._inputs import _is_pandas_series, coerce_texts
-from kontak_nlp.errors import ModelLoadError
-from kontak_nlp.model import Classifier
+from kontak_nlp._inputs import _is_pandas_series
+from kontak_nlp._predict import PredictorBase
+from kontak_nlp.inference.loader import load_model, model_source
+from kontak_nlp.inference.options import RuntimeOptions
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)
 
-#: Where the shipped default model lives inside the installed package.
-DEFAULT_MODEL_DIR = Path(__file__).parent / "models" / "news4"
-
-
-def default_model_path() -> Path:
-    """Path of the shipped default model; raises :class:`ModelLoadError` if it is not installed."""
-    if not (DEFAULT_MODEL_DIR / "config.json").exists():
-        raise ModelLoadError(f"{DEFAULT_MODEL_DIR}: the default model is not installed with this package")
-    return DEFAULT_MODEL_DIR
-
 
 @functools.lru_cache(maxsize=4)
-def _cached_load(path: str, device: str, precision: str | None) -> Classifier:
-    logger.info("loading model from %s on %s", path, device)
-    return Classifier.from_pretrained(path, device=device, precision=precision)
+def _cached_load(source: str, options: RuntimeOptions) -> PredictorBase:
+    logger.info("loading model from %s (%s)", source, options)
+    return load_model(Path(source) if Path(source).is_dir() else source, options)
 
 
-def load(path: str | Path | None = None, *, device: str = "auto", precision: str | None = None) -> Classifier:
-    """Load a classifier once and reuse it: ``None`` is the shipped default model.
+def load(
+    model: PredictorBase | str | Path | None = None,
+    options: RuntimeOptions | None = None,
+    *,
+    device: str | None = None,
+    precision: str | None = None,
+) -> PredictorBase:
+    """Load a classifier once and reuse it: None or ``"default"`` is the shipped default model.
 
-    Repeated calls with the same arguments return the same object.
+    Repeated calls with the same arguments return the same object; a loaded model is returned as is.
+
+    Args:
+        model: A model directory, ``"default"``/None, a hub id, or an already loaded model.
+        options: How it runs (:class:`~kontak_nlp.inference.RuntimeOptions`; None: the defaults).
+        device, precision: Shortcuts that replace those fields of ``options``.
 
     Example:
         >>> import kontak_nlp
@@ -43,9 +45,12 @@ def load(path: str | Path | None = None, *, device: str = "auto", precision: str
         >>> clf.labels  # doctest: +SKIP
         ['meeting_report', 'position_statement', 'demand', 'background']
     """
-    target = default_model_path() if path is None else Path(path)
-    key = str(target.resolve()) if target.exists() else str(path)
-    return _cached_load(key, str(device), precision)
+    if model is not None and not isinstance(model, (str, Path)):
+        return model  # already loaded
+    options = (options or RuntimeOptions()).replace(device=device, precision=precision)
+    source = model_source(model)
+    key = str(source.resolve()) if isinstance(source, Path) else source
+    return _cached_load(key, options)
 
 
 def clear_cache() -> None:
@@ -53,29 +58,29 @@ def clear_cache() -> None:
     _cached_load.cache_clear()
 
 
-def _resolve_model(model: Classifier | str | Path | None, device: str) -> Classifier:
-    if isinstance(model, Classifier):
-        return model
-    return load(model, device=device)
-
-
 def classify(
     texts: str | Iterable[str] | Any,
     *,
-    model: Classifier | str | Path | None = None,
-    batch_size: int = 32,
-    device: str = "auto",
+    model: PredictorBase | str | Path | None = None,
+    options: RuntimeOptions | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
     top_k: int | None = None,
     show_progress_bar: bool | None = None,
 ) -> Prediction | list[Prediction] | Any:
     """Label sentences: a ``str`` gives one :class:`Prediction`, a list gives a list in the same order,
     a ``pandas.Series`` gives a ``DataFrame`` indexed like the Series.
 
+    The default options (torch fp32) are those of ``kontak-nlp classify``, batch jobs and Ray, so
+    every entry point gives the same labels.
+
     Args:
         texts: A sentence, an iterable of sentences or a ``pandas.Series`` of them.
-        model: A :class:`Classifier`, a model directory, or None for the shipped default model.
-        batch_size: Sentences per forward pass.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (ignored when ``model`` is loaded).
+        model: A loaded classifier, a model directory, ``"default"``/None (the shipped model) or a hub id.
+        options: How the model runs (:class:`~kontak_nlp.inference.RuntimeOptions`; ignored when
+            ``model`` is already loaded).
+        batch_size: Sentences per forward pass (None: ``options.batch_size``, 32).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (replaces ``options.device``).
         top_k: Keep the ``top_k`` best labels in ``scores`` (None keeps all).
 
     Raises:
@@ -86,12 +91,9 @@ def classify(
         >>> kontak_nlp.classify("Menlu Jepang bertemu Menlu Korea Selatan di Tokyo.").label  # doctest: +SKIP
         'meeting_report'
     """
-    values, single = coerce_texts(texts)
-    clf = _resolve_model(model, device)
-    predictions = clf.classify(
-        values, top_k=top_k, batch_size=batch_size, show_progress_bar=show_progress_bar
-    )
-    if single:
+    clf = load(model, options, device=device)
+    predictions = clf.classify(texts, top_k=top_k, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    if isinstance(texts, str):
         return predictions[0]
     if _is_pandas_series(texts):
         return _to_frame(predictions, texts.index)

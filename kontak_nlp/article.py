@@ -106,15 +106,16 @@ def classify_article(
     text: str,
     *,
     model: Any = None,
-    batch_size: int = 32,
-    device: str = "auto",
+    batch_size: int | None = None,
+    device: str | None = None,
     top_k: int | None = None,
 ) -> ArticleResult:
     """Segment an article, drop its site furniture and classify each remaining sentence.
 
     Args:
         text: The raw article (headline, paragraphs, furniture) as one string.
-        model: A :class:`~kontak_nlp.Classifier`, a model directory, or None for the default model.
+        model: A :class:`~kontak_nlp.Classifier`, a model directory, or None for the default model
+            (loaded by :func:`kontak_nlp.load` with the default runtime options unless ``device``).
 
     Example:
         >>> import kontak_nlp
@@ -124,13 +125,13 @@ def classify_article(
     """
     if not isinstance(text, str):
         raise InputError(f"text has type {type(text).__name__}; classify_article expects one str")
-    from kontak_nlp.api import _resolve_model
+    from kontak_nlp.api import load
 
     seg = segment(text)
     sentences = list(seg.sentences)
     labeled: list[LabeledSentence] = []
     if sentences:
-        clf = _resolve_model(model, device)
+        clf = load(model, device=device)
         predictions = clf.classify([s.text for s in sentences], top_k=top_k, batch_size=batch_size)
         labeled = [
             LabeledSentence(s.text, s.start, s.end, s.index, s.paragraph, p.label, p.score, p.scores)

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from kontak_nlp.errors import DataError
+from kontak_nlp.formats import format_of, suffixes
 from kontak_nlp.schema import DEFAULT_LABELS
 
 logger = logging.getLogger(__name__)
 
-_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".tsv": "csv"}
+_LOADERS = {"json": "json", "jsonl": "json", "csv": "csv", "tsv": "csv", "parquet": "parquet"}  # datasets'
 SPLITS = ("train", "dev", "test")
 
 
@@ -54,14 +55,14 @@ def read_table(source: Any) -> Any:
 def _read_files(path: Path) -> Any:
     import datasets
 
-    files = sorted(p for p in path.iterdir() if p.suffix in _FORMATS) if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if format_of(p) in _LOADERS) if path.is_dir() else [path]
     if not files or not all(f.exists() for f in files):
         raise DataError(f"{path}: no such data file (or no .jsonl/.csv/.parquet files in the directory)")
-    kinds = {_FORMATS.get(f.suffix) for f in files}
+    kinds = {_LOADERS.get(format_of(f) or "") for f in files}
     if None in kinds or len(kinds) != 1:
-        raise DataError(f"{path}: expected files of one format among {sorted(_FORMATS)}")
+        raise DataError(f"{path}: expected files of one format among {sorted(suffixes(*_LOADERS))}")
     kind = kinds.pop()
-    kwargs = {"delimiter": "\t"} if files[0].suffix == ".tsv" else {}
+    kwargs = {"delimiter": "\t"} if format_of(files[0]) == "tsv" else {}
     try:
         return datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train", **kwargs)
     except Exception as err:  # datasets wraps parser errors in several types

@@ -16,10 +16,12 @@ import numpy as np
 import torch
 
 from kontak_nlp import _model_io
-from kontak_nlp._batching import resolve_device, resolve_precision
 from kontak_nlp._predict import PredictorBase
+from kontak_nlp.inference.options import RuntimeOptions
 
 logger = logging.getLogger(__name__)
+
+_DEFAULT = RuntimeOptions()
 
 
 class Classifier(PredictorBase):
@@ -29,8 +31,9 @@ class Classifier(PredictorBase):
         model: A ``transformers`` sequence-classification model (``id2label`` in its config).
         tokenizer: The matching fast tokenizer.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 on GPUs and on
-            CPUs with native bf16 support). ``device="auto"`` on a GPU uses ``"auto"``.
+        precision: ``"fp32"`` (the default everywhere), ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16
+            on GPUs and on CPUs with native bf16 support).
+        batch_size: Texts per forward pass when a call does not say.
         max_length: Token limit per text; longer texts are truncated with one warning per call.
         fast_path: On the CPU, run BERT-architecture models (e5, IndoBERT) in fp32 or bf16 through
             :mod:`kontak_nlp._fast_bert` (pre-packed oneDNN weights, first-token-only last layer;
@@ -48,16 +51,16 @@ class Classifier(PredictorBase):
         model: Any,
         tokenizer: Any,
         *,
-        device: str | torch.device | None = "auto",
-        precision: str | None = None,
+        device: str | torch.device = _DEFAULT.device,
+        precision: str = _DEFAULT.precision,
+        batch_size: int = _DEFAULT.batch_size,
         max_length: int | None = None,
         fast_path: bool = True,
     ) -> None:
-        self.device = resolve_device(device)
-        if precision is None:
-            precision = "auto" if self.device.type == "cuda" else "fp32"
-        self.precision = precision
-        self._autocast_dtype = resolve_precision(precision, self.device)
+        self.options = RuntimeOptions(device=str(device), precision=precision, batch_size=batch_size)
+        resolved = self.options.resolve()
+        self.device, self.precision, self.batch_size = resolved.device, resolved.precision, batch_size
+        self._autocast_dtype = resolved.autocast_dtype
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = max_length or _model_io.model_max_length(model, tokenizer)
@@ -69,23 +72,34 @@ class Classifier(PredictorBase):
     @classmethod
     def from_pretrained(
         cls,
-        path: str | Path,
+        path: str | Path | None = None,
         *,
-        device: str | torch.device | None = "auto",
-        precision: str | None = None,
+        device: str | torch.device = _DEFAULT.device,
+        precision: str = _DEFAULT.precision,
+        batch_size: int = _DEFAULT.batch_size,
         max_length: int | None = None,
         fast_path: bool = True,
     ) -> Classifier:
-        """Load a classifier from a model directory (plain HF or kontak adapter dir) or a hub id.
+        """Load a classifier: a model directory (plain HF or kontak adapter dir), ``"default"`` or
+        None (the shipped model), or a hub id. Options as :class:`~kontak_nlp.inference.RuntimeOptions`.
 
         Example:
             >>> clf = Classifier.from_pretrained("runs/news4")  # doctest: +SKIP
         """
-        model, tokenizer = _model_io.load_model_and_tokenizer(path)
+        from kontak_nlp.inference.loader import model_source
+
+        source = model_source(path)
+        model, tokenizer = _model_io.load_model_and_tokenizer(source)
         clf = cls(
-            model, tokenizer, device=device, precision=precision, max_length=max_length, fast_path=fast_path
+            model,
+            tokenizer,
+            device=device,
+            precision=precision,
+            batch_size=batch_size,
+            max_length=max_length,
+            fast_path=fast_path,
         )
-        clf.source = str(path)
+        clf.source = str(source)
         return clf
 
     def save_pretrained(self, path: str | Path, *, merged: bool = True) -> Path:
@@ -99,10 +113,15 @@ class Classifier(PredictorBase):
         return _model_io.save_model(self.model, self.tokenizer, Path(path), merged=merged)
 
     def to(self, device: str | torch.device) -> Classifier:
-        """Move the model to ``device`` and return ``self``."""
-        self.device = resolve_device(device)
+        """Move the model to ``device`` and return ``self`` (``precision="auto"`` is resolved again)."""
+        self.options = self.options.replace(device=str(device))
+        resolved = self.options.resolve()
+        self.device, self.precision, self._autocast_dtype = (
+            resolved.device,
+            resolved.precision,
+            resolved.autocast_dtype,
+        )
         self.model.to(self.device)
-        self._autocast_dtype = resolve_precision(self.precision, self.device)
         return self
 
     @property

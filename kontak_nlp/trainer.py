@@ -168,11 +168,13 @@ def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
     from kontak_nlp.backbone import resolve_base
 
     if config.from_model:
-        model, tokenizer = _model_io.load_model_and_tokenizer(config.from_model)
+        from kontak_nlp.inference.loader import model_source
+
+        model, tokenizer = _model_io.load_model_and_tokenizer(model_source(config.from_model))
         model = rehead(model, labels)
     else:
         base = resolve_base(config.base)
-        tokenizer = AutoTokenizer.from_pretrained(base)
+        tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=False)
         id2label = dict(enumerate(labels))
         with _model_io.quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(
@@ -182,6 +184,7 @@ def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
                 label2id={v: k for k, v in id2label.items()},
                 use_safetensors=True,
                 ignore_mismatched_sizes=True,
+                trust_remote_code=False,
             )
         model.config.kontak_base = config.base
     if config.method == "lora":

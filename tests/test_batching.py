@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from kontak_nlp._batching import length_sorted_batches, resolve_device, resolve_precision, softmax
+from kontak_nlp.inference.batching import length_sorted_batches, softmax
 
 
 def test_batches_cover_every_index_once_longest_first() -> None:
@@ -30,25 +29,6 @@ def test_batch_size_must_be_positive() -> None:
         list(length_sorted_batches([1], 0))
 
 
-def test_device_resolution() -> None:
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="not a valid device"):
-        resolve_device("gpu-please")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device("cuda:0")
-
-
-def test_precision_resolution() -> None:
-    cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu) is None
-    assert resolve_precision("bf16", cpu) is torch.bfloat16
-    assert resolve_precision("auto", cpu) in (None, torch.bfloat16)
-    with pytest.raises(ValueError, match="precision"):
-        resolve_precision("int3", cpu)
-
-
 def test_softmax_is_stable_and_tempered() -> None:
     logits = np.array([[1000.0, 0.0], [1.0, 1.0]])
     assert softmax(logits).tolist() == [[1.0, 0.0], [0.5, 0.5]]
@@ -56,7 +36,7 @@ def test_softmax_is_stable_and_tempered() -> None:
 
 
 def test_top2_margin_and_recheck_stats() -> None:
-    from kontak_nlp._recheck import RecheckStats, top2_margin
+    from kontak_nlp.inference.recheck import RecheckStats, top2_margin
 
     logits = np.array([[2.0, 0.5, 1.0, -1.0], [0.0, 3.0, 3.0, 1.0], [-5.0, -1.0, -2.0, -9.0]], np.float32)
     np.testing.assert_allclose(top2_margin(logits), [1.0, 0.0, 1.0])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import kontak_nlp
-from kontak_nlp.api import DEFAULT_MODEL_DIR
+from kontak_nlp.inference.loader import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.real_weights
 
@@ -40,3 +40,19 @@ def test_default_model_classifies_the_acceptance_sentence() -> None:
     )
     assert demand.label == "demand"
     assert kontak_nlp.load(device="cpu") is kontak_nlp.load(device="cpu")
+
+
+def test_evaluate_command_defaults_to_the_shipped_model(tmp_path, capsys) -> None:  # noqa: ANN001
+    from kontak_nlp.cli import main
+
+    rows = [
+        {
+            "text": "Menteri Luar Negeri Jepang bertemu mitranya di Tokyo pada Senin.",
+            "label": "meeting_report",
+        },
+        {"text": "Uni Eropa menuntut Minsk segera membebaskan para tahanan politik.", "label": "demand"},
+    ]
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["evaluate", "--data", str(data), "--bootstrap", "10", "--device", "cpu"]) == 0
+    assert "news4" in capsys.readouterr().out

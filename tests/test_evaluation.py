@@ -369,6 +369,22 @@ def test_cli_end_to_end(tmp_path: Path, tiny_model_dir: Path, capsys: pytest.Cap
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(bad)]) == EXIT_DATA
 
 
+def test_cli_evaluates_the_shipped_model_without_model_flag(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kontak_nlp.api import clear_cache
+    from kontak_nlp.inference import loader
+
+    monkeypatch.setattr(loader, "DEFAULT_MODEL_DIR", tiny_model_dir)  # stands in for the shipped model
+    clear_cache()
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    assert main(["evaluate", "--data", str(data), "--bootstrap", "10", "--out", str(tmp_path / "r")]) == 0
+    saved = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert str(tiny_model_dir) in saved["model"] and "Macro-F1" in capsys.readouterr().out
+    clear_cache()
+
+
 def test_import_stays_cheap() -> None:
     code = (
         "import sys, kontak_nlp, kontak_nlp.evaluation as e; e.__dir__(); "

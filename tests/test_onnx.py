@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from kontak_nlp import Classifier
-from kontak_nlp._recheck import RecheckStats, top2_margin
-from kontak_nlp.backends import _export, load_model
+from kontak_nlp.backends import _export
 from kontak_nlp.backends.onnx import OnnxClassifier
+from kontak_nlp.inference import RuntimeOptions, load_model
+from kontak_nlp.inference.recheck import RecheckStats, top2_margin
 from kontak_nlp.jobs import JobConfig, run_job
 
 pytest.importorskip("onnxruntime")
@@ -48,6 +49,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def onnx(**changes: Any) -> RuntimeOptions:
+    """CPU ONNX options with one thread, plus ``changes``."""
+    return RuntimeOptions(device="cpu", backend="onnx", threads=1).replace(**changes)
+
+
 def texts(n: int = 200, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(rng.choices(WORDS, k=rng.randint(1, 40))) for _ in range(n)]
@@ -65,62 +71,55 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_onnx_fp32_matches_torch(model_dir: Path, torch_reference: Any) -> None:
     clf, logits = torch_reference
-    onnx = OnnxClassifier.from_pretrained(model_dir, num_threads=1)
-    got = onnx.predict_logits(texts(), batch_size=16)
+    model = load_model(model_dir, onnx())
+    assert isinstance(model, OnnxClassifier)
+    got = model.predict_logits(texts(), batch_size=16)
     assert len(set(logits.argmax(axis=1).tolist())) > 1  # the texts really get different labels
     np.testing.assert_allclose(got, logits, atol=1e-4)
     assert agreement(got, logits) == 1.0
-    assert onnx.labels == clf.labels
-    assert onnx.predict(texts()[:5]) == clf.predict(texts()[:5])
-    prediction = onnx.classify("menteri bertemu", top_k=2)[0]
+    assert model.labels == clf.labels
+    assert model.predict(texts()[:5]) == clf.predict(texts()[:5])
+    prediction = model.classify("menteri bertemu", top_k=2)[0]
     assert len(prediction.scores) == 2 and prediction.label == clf.classify("menteri bertemu")[0].label
 
 
 def test_int8_agreement_is_reported(model_dir: Path, torch_reference: Any, record_property: Any) -> None:
     _, logits = torch_reference
-    onnx_int8 = OnnxClassifier.from_pretrained(model_dir, quantize="int8", num_threads=1, recheck_margin=0)
-    torch_int8, choice = load_model(model_dir, device="cpu", quantize="int8", num_threads=1, recheck_margin=0)
-    assert choice.name == "int8" and onnx_int8.recheck_with is None and torch_int8.recheck_with is None
-    rates = {
-        "onnx_int8": agreement(onnx_int8.predict_logits(texts(), batch_size=16), logits),
-        "torch_int8": agreement(torch_int8.predict_logits(texts(), batch_size=16), logits),
-    }
-    record_property("int8_label_agreement", rates)
-    print(f"int8 label agreement with torch fp32 on a random tiny model: {rates}")
-    assert min(rates.values()) >= 0.5  # a random tiny model has small margins; real models: >= 0.99
+    onnx_int8 = load_model(model_dir, onnx(quantize="int8", recheck_margin=0))
+    assert onnx_int8.precision == "int8" and onnx_int8.recheck_with is None
+    rate = agreement(onnx_int8.predict_logits(texts(), batch_size=16), logits)
+    record_property("int8_label_agreement", rate)
+    print(f"int8 label agreement with torch fp32 on a random tiny model: {rate}")
+    assert rate >= 0.5  # a random tiny model has small margins; real models: >= 0.99
 
 
-@pytest.mark.parametrize("backend", ["onnx", "torch"])
-def test_int8_recheck_recomputes_exactly_the_near_ties(
-    model_dir: Path, torch_reference: Any, backend: str
-) -> None:
+def test_int8_recheck_recomputes_exactly_the_near_ties(model_dir: Path, torch_reference: Any) -> None:
     _, fp32 = torch_reference
-    raw_model, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=0)
+    raw_model = load_model(model_dir, onnx(quantize="int8", recheck_margin=0))
     raw = raw_model.predict_logits(texts(), batch_size=16)
     margin = float(np.median(top2_margin(raw)))  # about half the rows fall below it
-    model, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=margin)
+    model = load_model(model_dir, onnx(quantize="int8", recheck_margin=margin))
     got = model.predict_logits(texts(), batch_size=16)
     near = top2_margin(raw) < margin
     assert 0 < near.sum() < len(near)
     assert model.recheck_stats == RecheckStats(rows=len(near), rechecked=int(near.sum()))
     np.testing.assert_allclose(got[near], fp32[near], atol=1e-4)  # the fp32 twin's logits
     np.testing.assert_array_equal(got[~near], raw[~near])  # the int8 logits, untouched
-    everything, _ = load_model(model_dir, backend=backend, device="cpu", quantize="int8", recheck_margin=1e9)
+    everything = load_model(model_dir, onnx(quantize="int8", recheck_margin=1e9))
     assert agreement(everything.predict_logits(texts(), batch_size=16), fp32) == 1.0
 
 
 def test_recheck_margin_is_validated_and_reported_by_jobs(model_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="recheck_margin"):
-        JobConfig("in.jsonl", recheck_margin=-1.0)
-    with pytest.raises(ValueError, match="recheck_margin"):
-        OnnxClassifier.from_pretrained(model_dir, quantize="int8", recheck_margin=-1.0)
+        onnx(quantize="int8", recheck_margin=-1.0)
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts(60)), encoding="utf-8")
-    config = JobConfig(source, tmp_path / "out.jsonl", model=model_dir, backend="onnx", quantize="int8",
-                       recheck_margin=1e9, num_threads=1)  # fmt: skip
+    config = JobConfig(
+        source, tmp_path / "out.jsonl", model=model_dir, options=onnx(quantize="int8", recheck_margin=1e9)
+    )
     summary = run_job(config)
     assert summary.rechecked == 60 and "60 int8 near-ties recomputed in fp32" in summary.line()
-    fp32 = run_job(JobConfig(source, tmp_path / "fp32.jsonl", model=model_dir, backend="onnx", num_threads=1))
+    fp32 = run_job(JobConfig(source, tmp_path / "fp32.jsonl", model=model_dir, options=onnx()))
     assert fp32.rechecked is None
     labels = [
         [json.loads(line)["label"] for line in (tmp_path / name).read_text().splitlines()]
@@ -145,12 +144,12 @@ def test_cli_recheck_margin_option(
 
 
 def test_export_is_cached_by_checksum_and_opset(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    load_model(model_dir, onnx())
     checksum = _export.model_checksum(model_dir)
     cached = model_dir / "onnx" / _export.onnx_file_name(checksum, _export.DEFAULT_OPSET, None)
     assert cached.exists()
     monkeypatch.setattr(_export, "export_onnx", lambda *a, **k: pytest.fail("exported twice"))
-    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    load_model(model_dir, onnx())
     assert not list((model_dir / "onnx").glob(".*tmp*"))
 
 
@@ -161,7 +160,7 @@ def test_read_only_model_dir_uses_the_home_cache(
     shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("onnx"))
     monkeypatch.setenv("KONTAK_NLP_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(_export, "_writable", lambda directory: False)  # root ignores chmod
-    OnnxClassifier.from_pretrained(copy, num_threads=1)
+    load_model(copy, onnx())
     checksum = _export.model_checksum(copy)
     assert (tmp_path / "home" / "onnx" / checksum[:16] / _export.onnx_file_name(checksum, 17, None)).exists()
     assert not (copy / "onnx").exists()
@@ -173,7 +172,8 @@ def test_job_on_the_onnx_backend_agrees_with_torch(model_dir: Path, tmp_path: Pa
     outputs = {}
     for backend in ("torch", "onnx"):
         out = tmp_path / f"{backend}.jsonl"
-        config = JobConfig(source, out, model=model_dir, backend=backend, precision="fp32", num_threads=1)
+        options = RuntimeOptions(device="cpu", backend=backend, threads=1)
+        config = JobConfig(source, out, model=model_dir, options=options)
         summary = run_job(config)
         assert summary.backend == backend and summary.rows_written == 60
         outputs[backend] = [json.loads(line)["label"] for line in out.read_text().splitlines()]
@@ -208,7 +208,7 @@ def test_int8_cache_name_names_the_recipe(model_dir: Path) -> None:
 
 
 def test_int8_quantizes_encoder_products_only(model_dir: Path) -> None:
-    OnnxClassifier.from_pretrained(model_dir, num_threads=1)
+    load_model(model_dir, onnx())
     checksum = _export.model_checksum(model_dir)
     names = _export.encoder_weight_nodes(model_dir / "onnx" / _export.onnx_file_name(checksum, 17, None))
     assert len(names) == 2 * 6  # 2 layers x (Q, K, V, attention output, FFN up, FFN down)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kontak_nlp.inference import RuntimeOptions
 from kontak_nlp.integrations import _ray_io
 from kontak_nlp.integrations.ray import classify_dataset, run_ray_job
 from kontak_nlp.jobs import JobConfig, JobError, run_job
@@ -88,7 +89,7 @@ def assert_same_rows(got: list[dict], want: list[dict], key: Any) -> None:
 
 def single_process(tmp_path: Path, source: Path, name: str, **kwargs: Any) -> tuple[list[dict], Any]:
     out = tmp_path / name
-    summary = run_job(JobConfig(source, out, device="cpu", precision="fp32", progress=False, **kwargs))
+    summary = run_job(JobConfig(source, out, options=RuntimeOptions(device="cpu"), progress=False, **kwargs))
     return read_rows(out), summary
 
 
@@ -106,7 +107,7 @@ def test_parquet_rows_match_single_process(
     out = tmp_path / "ray.parquet"
     summary = run_ray_job(
         source, out, model=str(tiny_model_dir), num_workers=2, cpus_per_worker=0.5, batch_size=256,
-        precision="fp32", all_scores=True, progress=False,
+        all_scores=True, progress=False,
     )  # fmt: skip
     got = read_rows(out)
     assert_same_rows(got, want, key=lambda row: row["row"])
@@ -134,9 +135,7 @@ def test_jsonl_directory_numbers_rows_across_files_and_marks_bad_rows(
         tmp_path, tmp_path / "all.jsonl", "ref.jsonl", model=str(tiny_model_dir), **options
     )
 
-    summary = run_ray_job(
-        folder, tmp_path / "ray.jsonl", model=str(tiny_model_dir), precision="fp32", **options
-    )
+    summary = run_ray_job(folder, tmp_path / "ray.jsonl", model=str(tiny_model_dir), **options)
     assert_same_rows(read_rows(tmp_path / "ray.jsonl"), want, key=lambda row: row["row"])
     assert (summary.rows_read, summary.rows_written, summary.rows_errored) == (299, 299, 3)
     assert (ref.rows_read, ref.rows_errored) == (299, 3)
@@ -156,22 +155,39 @@ def test_articles_explode_into_sentences_with_offsets(
     def key(row: dict) -> tuple:
         return row["article_id"], row["sentence_index"]
 
-    summary = run_ray_job(
-        source, tmp_path / "ray.jsonl", model=str(tiny_model_dir), precision="fp32", **options
-    )
+    summary = run_ray_job(source, tmp_path / "ray.jsonl", model=str(tiny_model_dir), **options)
     assert_same_rows(read_rows(tmp_path / "ray.jsonl"), want, key=key)
     assert (summary.rows_read, summary.rows_written, summary.rows_errored) == (4, 3, 1)
     assert summary.boilerplate_rows == sum(row["boilerplate"] for row in want)
 
     ds = local_ray.data.from_items([{"doc": r["id"], "body": r["text"]} for r in records[:3]])
     out = classify_dataset(
-        ds, str(tiny_model_dir), text_column="body", id_column="doc", articles=True, all_scores=True,
-        batch_format="numpy", batch_size=2, precision="fp32",
+        ds, str(tiny_model_dir), text_column="body", id_column="doc", keep_columns=(), articles=True,
+        all_scores=True, batch_format="numpy", batch_size=2,
     ).take_all()  # fmt: skip
     assert_same_rows(out, want, key=key)
     for row in out:
         article = ARTICLES[int(row["article_id"][1:])]
         assert 0 <= row["start"] < row["end"] <= len(article)
+
+
+@needs_ray
+def test_classify_dataset_keeps_the_input_columns(local_ray: Any, tiny_model_dir: Path) -> None:
+    rows = [{"doc": f"d{i}", "lang": "id", "text": t} for i, t in enumerate(sentences(20, seed=3))]
+    ds = local_ray.data.from_items(rows)
+    model = str(tiny_model_dir)
+    out = sorted(classify_dataset(ds, model).take_all(), key=lambda row: row["doc"])
+    assert [list(row) for row in out] == [["doc", "lang", "text", "label", "score"]] * 20
+    assert [(row["doc"], row["text"]) for row in out] == sorted((r["doc"], r["text"]) for r in rows)
+    narrow = classify_dataset(ds, model, id_column="doc", keep_columns=["lang"]).take_all()
+    assert {tuple(row) for row in narrow} == {("lang", "id", "label", "score")}
+    articles = local_ray.data.from_items([{"doc": "a0", "src": "x", "text": ARTICLES[0]}])
+    units = classify_dataset(articles, model, id_column="doc", articles=True).take_all()
+    assert {tuple(row)[:3] for row in units} == {("doc", "src", "article_id")}  # not the article text
+    clash = local_ray.data.from_items([{"text": "menteri bertemu.", "label": "gold"}])
+    with pytest.raises(Exception, match="overwritten by the output columns"):
+        classify_dataset(clash, model).take_all()
+    assert classify_dataset(clash, model, keep_columns=()).take_all()[0]["label"] != "gold"
 
 
 @needs_ray
@@ -217,9 +233,37 @@ def test_cli_arguments_run_the_same_job_on_ray(local_ray: Any, tiny_model_dir: P
     pq.write_table(pa.table({"text": sentences(200, seed=2)}), source)
     want, _ = single_process(tmp_path, source, "ref.parquet", model=str(tiny_model_dir), with_text=True)
     argv = ["classify", str(source), "-o", str(tmp_path / "out.parquet"), "--model", str(tiny_model_dir)]
-    args = build_parser().parse_args([*argv, "--precision", "fp32", "--with-text", "--chunk-size", "64"])
+    args = build_parser().parse_args([*argv, "--with-text", "--chunk-size", "64"])
     for name, value in {"engine": "ray", "address": None, "num_workers": 1, "gpus_per_worker": 0.0}.items():
         setattr(args, name, getattr(args, name, value))  # until the command has the --engine options
     summary = run_from_args(args)
     assert_same_rows(read_rows(tmp_path / "out.parquet"), want, key=lambda row: row["row"])
     assert summary.line().startswith("kontak-nlp classify: 200 rows read, 200 written, 0 errored")
+
+
+@needs_ray
+def test_every_entry_point_gives_the_same_labels_with_default_options(
+    local_ray: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """classify(), Classifier.predict, `kontak-nlp classify` and classify_dataset() on Ray, all with
+    their default options, label the same 500 sentences alike."""
+    import kontak_nlp
+    from kontak_nlp import Classifier
+    from kontak_nlp.api import clear_cache
+    from kontak_nlp.cli import main
+
+    texts = sentences(500, seed=7)
+    model = str(tiny_model_dir)
+    clear_cache()
+    api = [p.label for p in kontak_nlp.classify(texts, model=model)]
+    assert len(set(api)) > 1  # the sentences really get different labels
+    assert Classifier.from_pretrained(model).predict(texts) == api
+
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    assert main(["classify", str(source), "-o", str(out), "--model", model, "--quiet"]) == 0
+    assert [row["label"] for row in read_rows(out)] == api
+
+    ds = local_ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+    rows = classify_dataset(ds, model, id_column="i").take_all()
+    assert [row["label"] for row in sorted(rows, key=lambda row: row["id"])] == api

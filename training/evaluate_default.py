@@ -21,8 +21,8 @@ from typing import Any
 
 from kontak_nlp import Classifier, TrainConfig
 from kontak_nlp._integrity import write_checksums
-from kontak_nlp.api import DEFAULT_MODEL_DIR
 from kontak_nlp.evaluation import evaluate, write_report
+from kontak_nlp.inference.loader import DEFAULT_MODEL_DIR
 from kontak_nlp.model_card import RESULTS_FILE, write_model_card
 
 HERE = Path(__file__).resolve().parent

@@ -1,29 +1,4 @@
-"""Inference backends for batch jobs: torch (fp32, bf16/fp16 autocast, dynamic int8) and ONNX Runtime.
+"""Inference backends other than torch: ONNX Runtime (fp32, or dynamic int8 with an fp32 recheck).
 
-Every backend exposes ``labels``, ``predict_logits``, ``predict_proba``, ``predict`` and ``classify``
-like :class:`~kontak_nlp.Classifier`, so jobs run on either.
-
-Example:
-    >>> from kontak_nlp.backends import load_model
-    >>> model, choice = load_model("runs/news4", backend="onnx", quantize="int8")  # doctest: +SKIP
+Load any backend with :func:`kontak_nlp.inference.load_model`.
 """
-
-from __future__ import annotations
-
-from kontak_nlp.backends.loading import (
-    PrecisionChoice,
-    choose_precision,
-    configure_threads,
-    load_model,
-    physical_cores,
-    quantize_torch_int8,
-)
-
-__all__ = [
-    "PrecisionChoice",
-    "choose_precision",
-    "configure_threads",
-    "load_model",
-    "physical_cores",
-    "quantize_torch_int8",
-]

@@ -155,9 +155,15 @@ def export_onnx(model: Any, tokenizer: Any, target: Path, *, opset: int = DEFAUL
         warnings.simplefilter("ignore")
         with torch.no_grad():
             torch.onnx.export(
-                wrapper, inputs, str(tmp), input_names=["input_ids", "attention_mask"],
-                output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False,
-            )  # fmt: skip
+                wrapper,
+                inputs,
+                str(tmp),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_axes=axes,
+                opset_version=opset,
+                dynamo=False,
+            )
     return target
 
 
@@ -202,9 +208,12 @@ def quantize_int8(source: Path, target: Path) -> Path:
     try:
         with _publishing(target) as tmp:
             quantize_dynamic(
-                str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                str(source),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
                 nodes_to_quantize=encoder_weight_nodes(source),
-            )  # fmt: skip
+            )
     finally:
         logging.getLogger().removeFilter(quiet)
     return target

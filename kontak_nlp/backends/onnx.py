@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp._predict import PredictorBase
-from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN, checked_margin
 from kontak_nlp.backends._export import DEFAULT_OPSET, ensure_onnx
 from kontak_nlp.errors import ModelLoadError
+from kontak_nlp.inference.options import RuntimeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class OnnxClassifier(PredictorBase):
         self.source: str | None = None
         self.quantize: str | None = None
         self.device = "cpu"
+        self.precision = "fp32"
 
     @property
     def config(self) -> Any:
@@ -95,22 +96,24 @@ class OnnxClassifier(PredictorBase):
     def from_pretrained(
         cls,
         path: str | Path,
+        options: RuntimeOptions | None = None,
         *,
-        quantize: str | None = None,
         device: str = "cpu",
-        num_threads: int | None = None,
+        threads: int | None = None,
         opset: int = DEFAULT_OPSET,
-        recheck_margin: float = DEFAULT_RECHECK_MARGIN,
     ) -> OnnxClassifier:
         """Load (exporting and caching on first use) the ONNX version of a model directory.
 
+        :func:`kontak_nlp.inference.load_model` calls this with the resolved device and threads.
+
         Args:
-            quantize: None (fp32) or ``"int8"`` (dynamic int8).
-            recheck_margin: With int8, rows whose top-two logit margin is below this are computed
-                again by the fp32 graph (a second session); 0 turns the recheck off.
+            options: ``quantize`` (None: fp32, ``"int8"``: dynamic int8), ``recheck_margin`` (with
+                int8, rows whose top-two logit margin is below it are computed again by the fp32
+                graph; 0 turns the recheck off) and ``batch_size``.
 
         Example:
-            >>> clf = OnnxClassifier.from_pretrained("runs/news4", quantize="int8")  # doctest: +SKIP
+            >>> opts = RuntimeOptions(backend="onnx", quantize="int8")
+            >>> clf = OnnxClassifier.from_pretrained("runs/news4", opts)  # doctest: +SKIP
             >>> clf.recheck_with  # doctest: +SKIP
             OnnxClassifier(source='runs/news4', labels=[...], quantize=None, max_length=512)
         """
@@ -118,21 +121,22 @@ class OnnxClassifier(PredictorBase):
 
         from kontak_nlp._model_io import check_model_dir
 
+        options = options or RuntimeOptions(backend="onnx")
         local = Path(path)
         check_model_dir(local)
-        checked_margin(recheck_margin)
-        config = AutoConfig.from_pretrained(str(local))
-        tokenizer = AutoTokenizer.from_pretrained(str(_tokenizer_dir(local)))
+        config = AutoConfig.from_pretrained(str(local), trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(str(_tokenizer_dir(local)), trust_remote_code=False)
 
         def load(kind: str | None) -> OnnxClassifier:
             model_file = ensure_onnx(local, quantize=kind, opset=opset)
-            clf = cls(_checked_session(model_file, device, num_threads), tokenizer, config)
+            clf = cls(_checked_session(model_file, device, threads), tokenizer, config)
             clf.source, clf.quantize, clf.device = str(path), kind, device
+            clf.precision, clf.batch_size = ("int8" if kind else "fp32"), options.batch_size
             return clf
 
-        clf = load(quantize)
-        if quantize and recheck_margin > 0:
-            clf.recheck_with, clf.recheck_margin = load(None), recheck_margin
+        clf = load(options.quantize)
+        if options.quantize and options.recheck_margin > 0:
+            clf.recheck_with, clf.recheck_margin = load(None), options.recheck_margin
         return clf
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

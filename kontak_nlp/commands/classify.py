@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
 
 logger = logging.getLogger(__name__)
 
@@ -52,29 +52,18 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--id-column", help="field with row ids (default: id, when present)")
     parser.add_argument("--articles", action="store_true", help="rows are articles: segment them first")
     parser.add_argument("--input-format", choices=["txt", "jsonl", "csv", "tsv", "parquet"])
-    parser.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
     parser.add_argument(
         "--chunk-size", type=int, default=2048, help="rows per committed chunk (default: 2048)"
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
-    parser.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU)")
-    parser.add_argument(
-        "--recheck-margin", type=float, default=DEFAULT_RECHECK_MARGIN, metavar="LOGITS",
-        help="--quantize int8: recompute rows whose top-two logit margin is below this in fp32; "
-        f"0 turns it off (default: {DEFAULT_RECHECK_MARGIN})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--precision", choices=["fp32", "bf16", "fp16", "auto"], default="auto",
-        help="auto (default): bf16 on GPUs and on CPUs with AVX512-BF16/AMX",
-    )  # fmt: skip
-    parser.add_argument("--num-threads", type=int, help="CPU threads (default: physical cores)")
+    add_runtime_arguments(parser)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted job")
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT / discard an interrupted job")
     parser.add_argument(
-        "--on-error", choices=["raise", "skip", "mark"], default="raise",
+        "--on-error",
+        choices=["raise", "skip", "mark"],
+        default="raise",
         help="bad rows: stop (raise), omit and count them (skip), or write them with an error (mark)",
-    )  # fmt: skip
+    )
     parser.add_argument("--all-scores", action="store_true", help="add a score_<label> column per label")
     parser.add_argument("--with-text", action="store_true", help="copy the text into each output row")
     parser.add_argument(
@@ -99,13 +88,8 @@ def build_config(args: argparse.Namespace) -> Any:
         text_column=args.text_column,
         id_column=args.id_column,
         articles=args.articles,
-        batch_size=args.batch_size,
         chunk_size=args.chunk_size,
-        device=args.device,
-        backend=args.backend,
-        quantize=args.quantize,
-        recheck_margin=args.recheck_margin,
-        precision=args.precision,
+        options=runtime_options(args),
         resume=args.resume,
         force=args.force,
         on_error=args.on_error,
@@ -113,7 +97,6 @@ def build_config(args: argparse.Namespace) -> Any:
         with_text=args.with_text,
         raw_csv=args.raw_csv,
         input_format=args.input_format,
-        num_threads=args.num_threads,
         progress=False if args.quiet else None,
     )
 

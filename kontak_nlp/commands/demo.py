@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``demo`` command."""
@@ -13,14 +15,15 @@ def add_parser(subparsers: Any) -> None:
         "demo", help="classify the bundled example article", description="Classify the example article."
     )
     parser.add_argument("--model", help="model directory (default: the shipped model)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_runtime_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print each sentence with its label and score, then the dropped boilerplate."""
+    from kontak_nlp.api import load
     from kontak_nlp.article import classify_article, read_example_article
 
-    result = classify_article(read_example_article(), model=args.model, device=args.device)
+    result = classify_article(read_example_article(), model=load(args.model, runtime_options(args)))
     sys.stdout.write(str(result) + "\n")
     return 0

@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any
 
+from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,7 +21,9 @@ def add_parser(subparsers: Any) -> None:
         "slices, optional baselines and behavioural tests. Prints a summary; --out writes report.json, "
         "report.md, errors.csv and figures.",
     )
-    parser.add_argument("--model", required=True, help="model directory, or 'default' for the shipped model")
+    parser.add_argument(
+        "--model", default="default", help="model directory or hub id (default: the shipped model)"
+    )
     parser.add_argument(
         "--data", required=True, help="labelled file/directory (jsonl/csv/parquet) or train|dev|test"
     )
@@ -43,20 +47,21 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--behaviour", action="store_true", help="also run the behavioural (CheckList) tests")
+    add_runtime_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the summary table and write the report folder."""
+    from kontak_nlp.api import load
     from kontak_nlp.evaluation import evaluate, run_behaviour_tests, write_report
-    from kontak_nlp.evaluation._models import resolve_model
     from kontak_nlp.evaluation.harness import DEFAULT_SLICES
 
     if args.bootstrap < 1:
         raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
-    model = resolve_model(args.model)
+    options = runtime_options(args)
+    model = load(args.model, options)
     group_column = None if args.group_column.lower() == "none" else args.group_column
     report = evaluate(
         model,
@@ -69,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
         train_data=args.baseline_train,
         n_bootstrap=args.bootstrap,
         seed=args.seed,
-        batch_size=args.batch_size,
+        batch_size=options.batch_size,
     )
     if args.behaviour:
-        report.behaviour = run_behaviour_tests(model, batch_size=args.batch_size, seed=args.seed).to_dict()
+        report.behaviour = run_behaviour_tests(model, batch_size=options.batch_size, seed=args.seed).to_dict()
     sys.stdout.write(report.summary() + "\n")
     if args.out:
         paths = write_report(report, args.out)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from kontak_nlp._batching import softmax
 from kontak_nlp.errors import InputError
+from kontak_nlp.inference.batching import softmax
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +49,17 @@ class ModelOutput:
 
 
 def resolve_model(model: Any) -> Any:
-    """Turn ``"default"`` or a model directory into a loaded :class:`~kontak_nlp.model.Classifier`.
+    """Turn None, ``"default"``, a model directory or a hub id into a loaded classifier
+    (:func:`kontak_nlp.load`); other model forms are returned as they are.
 
     Example:
         >>> resolve_model(len) is len
         True
     """
-    if isinstance(model, (str, Path)):
-        from kontak_nlp.api import default_model_path, load
+    if model is None or isinstance(model, (str, Path)):
+        from kontak_nlp.api import load
 
-        path = default_model_path() if str(model) == "default" else Path(model)
-        return load(path)
-    if model is None:
-        raise InputError("model is None; pass a Classifier, a model directory, a pipeline or a callable")
+        return load(model)
     return model
 
 

@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from kontak_nlp._batching import softmax
-
 
 def fit_temperature(
     logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
@@ -84,8 +82,3 @@ def reliability_data(proba: np.ndarray, labels: np.ndarray, *, n_bins: int = 15)
         "accuracy": [float(s / c) if c else None for s, c in zip(hit_sum, counts)],
         "ece": expected_calibration_error(proba, labels, n_bins=n_bins),
     }
-
-
-def calibrated_proba(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities after temperature scaling."""
-    return softmax(logits, temperature)

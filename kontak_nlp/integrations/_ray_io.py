@@ -2,25 +2,95 @@
 
 Reading is done by Ray tasks over *slices* (whole Parquet row groups, or one JSONL file) that know
 the global number of their first row, so every output row carries the same ``row`` as the
-single-process job. Ray itself is never imported here; the caller passes the module in.
+single-process job. Records come from the job engine's own readers
+(:func:`~kontak_nlp.jobs.readers.jsonl_records`, :func:`~kontak_nlp.jobs.readers.parquet_records`).
+Ray itself is imported only inside functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp.errors import DataError
-from kontak_nlp.jobs.readers import Record, text_problem
+from kontak_nlp.errors import DataError, KontakError
+from kontak_nlp.formats import format_of, suffixes
+from kontak_nlp.jobs._formats import require_column
+from kontak_nlp.jobs.readers import Record, jsonl_records, parquet_records, peek_first_object, text_problem
 
 PROBLEM = "_problem"  # optional input column: why a row cannot be used (set by the readers here)
 SLICE_ROWS = 65_536  # Parquet rows per read task (whole row groups)
 BLOCK_ROWS = 4_096  # rows per block that a read task emits
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+RAY_FORMATS = {"parquet": "parquet", "jsonl": "jsonl", "json": "jsonl"}  # file format -> what Ray reads
+_KONTAK_ERROR = re.compile(r"^kontak_nlp\.errors\.(\w+): (.+)$", re.MULTILINE)
+
+
+def import_ray() -> Any:
+    """The ``ray`` package (with Ray Data), or an ImportError that says how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            "kontak_nlp.integrations.ray needs Ray Data; install it with: pip install 'kontak-nlp[ray]'"
+        ) from err
+    return ray
+
+
+def actor_pool(concurrency: int | tuple[int, int]) -> Any:
+    """``ActorPoolStrategy`` for a fixed pool (``n``) or an autoscaling one (``(min, max)``)."""
+    from ray.data import ActorPoolStrategy
+
+    if isinstance(concurrency, tuple):
+        return ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
+    return ActorPoolStrategy(size=concurrency)
+
+
+@contextlib.contextmanager
+def ray_session(ray: Any, address: str | None) -> Iterator[None]:
+    """Use the running Ray instance, else start one (``address=None``) or join a cluster for the job."""
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(address=address)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _user_error(err: BaseException) -> BaseException:
+    """The kontak error (bad row, missing column, model) behind a Ray task failure, else ``err``.
+
+    Ray ships a task's exception to the driver as text inside ``RayTaskError``; the original
+    class and message are on the ``kontak_nlp.errors.<Name>: <message>`` line of its traceback.
+    """
+    if isinstance(err, KontakError) and type(err).__module__.startswith("kontak_nlp"):
+        return err
+    from kontak_nlp import errors
+
+    match = _KONTAK_ERROR.search(str(err))
+    kind = getattr(errors, match.group(1), None) if match else None
+    if match and isinstance(kind, type) and issubclass(kind, KontakError):
+        return kind(match.group(2))
+    return err
+
+
+@contextlib.contextmanager
+def kontak_errors() -> Iterator[None]:
+    """Re-raise a Ray task failure caused by a kontak error as that error (exit codes as the CLI)."""
+    try:
+        yield
+    except Exception as err:
+        cause = _user_error(err)
+        if cause is err:
+            raise
+        raise cause from err
 
 
 def columns_of(batch: Any) -> dict[str, list[Any]]:
@@ -76,26 +146,24 @@ def _list_files(source: str | Path, fmt: str) -> tuple[Any, list[str]]:
         raise FileNotFoundError(f"{source}: input does not exist")
     if info.type == pafs.FileType.File:
         return fs, [path]
-    suffixes = tuple(s for s, f in FORMATS.items() if f == fmt)
-    files = sorted(
-        i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
-        if i.type == pafs.FileType.File and i.path.lower().endswith(suffixes)
-        and not os.path.basename(i.path).startswith(("_", "."))
-    )  # fmt: skip
+    wanted = suffixes(*(name for name, read_as in RAY_FORMATS.items() if read_as == fmt))
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    files = sorted(i.path for i in infos if i.type == pafs.FileType.File and _is_data(i.path, wanted))
     if not files:
-        raise DataError(f"{source}: no {'/'.join(suffixes)} files in this directory")
+        raise DataError(f"{source}: no {'/'.join(wanted)} files in this directory")
     return fs, files
+
+
+def _is_data(path: str, wanted: tuple[str, ...]) -> bool:
+    return path.lower().endswith(wanted) and not os.path.basename(path).startswith(("_", "."))
 
 
 def _check_columns(names: Iterable[str], source: str, text_column: str, id_column: str | None) -> bool:
     """Raise DataError for a missing text (or explicit id) column; return whether ids are present."""
     names = list(names)
-    for column, what in (
-        (text_column, "text column (--text-column)"),
-        (id_column, "id column (--id-column)"),
-    ):
-        if column is not None and column not in names:
-            raise DataError(f"{source}: {what} {column!r} not found; columns are: {', '.join(names[:20])}")
+    require_column(text_column, names, source, "text column (--text-column)")
+    if id_column is not None:
+        require_column(id_column, names, source, "id column (--id-column)")
     return (id_column or "id") in names
 
 
@@ -120,13 +188,14 @@ def _plan_parquet(fs: Any, files: list[str], text_column: str, id_column: str | 
     return slices, has_ids
 
 
-def _jsonl_lines(fs: Any, path: str) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines of a JSONL file (BOM dropped) with their line numbers."""
+def _jsonl_lines(fs: Any, path: str) -> Iterator[bytes]:
+    """The lines of a JSONL file (a leading BOM dropped), as the job's reader sees them."""
     with fs.open_input_stream(path) as stream:
-        for line_no, raw in enumerate(_split_lines(stream), start=1):
-            raw = raw[3:] if line_no == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
-            if raw.strip():
-                yield line_no, raw
+        lines = _split_lines(stream)
+        first = next(lines, None)
+        if first is not None:
+            yield first[3:] if first.startswith(b"\xef\xbb\xbf") else first
+            yield from lines
 
 
 def _split_lines(stream: Any) -> Iterator[bytes]:
@@ -141,16 +210,15 @@ def _split_lines(stream: Any) -> Iterator[bytes]:
 
 
 def _count_lines(row: dict[str, Any], *, filesystem: Any) -> dict[str, Any]:
-    return {"path": row["path"], "rows": sum(1 for _ in _jsonl_lines(filesystem, row["path"]))}
+    return {
+        "path": row["path"],
+        "rows": sum(1 for raw in _jsonl_lines(filesystem, row["path"]) if raw.strip()),
+    }
 
 
 def _plan_jsonl(ray: Any, fs: Any, files: list[str], text_column: str, id_column: str | None) -> tuple:
     """One read slice per file; row offsets come from a parallel count of the files' records."""
-    first = None
-    for _, raw in itertools.islice(_jsonl_lines(fs, files[0]), 1000):
-        first = _loads(raw)
-        if isinstance(first, dict):
-            break
+    _, first = peek_first_object(_jsonl_lines(fs, files[0]))
     has_ids = isinstance(first, dict) and _check_columns(first, files[0], text_column, id_column)
     items = ray.data.from_items([{"path": p} for p in files], override_num_blocks=len(files))
     counts = {r["path"]: r["rows"] for r in items.map(_count_lines, fn_kwargs={"filesystem": fs}).take_all()}
@@ -160,52 +228,19 @@ def _plan_jsonl(ray: Any, fs: Any, files: list[str], text_column: str, id_column
     ], has_ids
 
 
-def _loads(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-def _jsonl_record(raw: bytes, row: int, where: str, text_column: str, id_column: str | None) -> Record:
-    """Like ``kontak-nlp classify``'s JSONL reader: bad lines become records with a problem."""
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        return Record(
-            row, None, where=where, problem=f"undecodable bytes (not valid UTF-8 at byte {err.start})"
-        )
-    except ValueError as err:
-        return Record(row, None, where=where, problem=f"invalid JSON ({getattr(err, 'msg', err)})")
-    if isinstance(value, str):
-        return Record(row, value, where=where)
-    if not isinstance(value, dict):
-        return Record(row, None, where=where, problem=f"JSON {type(value).__name__}, expected an object")
-    item_id = value.get(id_column) if id_column else None
-    if text_column not in value:
-        return Record(row, None, item_id, where, f"no {text_column!r} field")
-    return Record(row, value[text_column], item_id, where)
-
-
 def _slice_records(
     fs: Any, piece: dict[str, Any], fmt: str, text_column: str, id_column: str | None
-) -> Iterator:
-    row = piece["offset"]
+) -> Iterator[Record]:
     if fmt == "jsonl":
-        for line_no, raw in _jsonl_lines(fs, piece["path"]):
-            yield _jsonl_record(raw, row, f"line {line_no}", text_column, id_column)
-            row += 1
+        yield from jsonl_records(_jsonl_lines(fs, piece["path"]), text_column, id_column, piece["offset"])
         return
     import pyarrow.parquet as pq
 
     columns = [text_column] + ([id_column] if id_column else [])
     with fs.open_input_file(piece["path"]) as handle:
         groups = range(piece["start"], piece["stop"])
-        for batch in pq.ParquetFile(handle).iter_batches(BLOCK_ROWS, row_groups=groups, columns=columns):
-            ids = batch.column(id_column).to_pylist() if id_column else [None] * batch.num_rows
-            for text, item_id in zip(batch.column(text_column).to_pylist(), ids):
-                yield Record(row, text, item_id, f"row {row}")
-                row += 1
+        batches = pq.ParquetFile(handle).iter_batches(BLOCK_ROWS, row_groups=groups, columns=columns)
+        yield from parquet_records(batches, text_column, id_column, piece["offset"])
 
 
 def _record_block(records: list[Record], has_ids: bool) -> Any:
@@ -233,10 +268,10 @@ def _read_slices(
 # --------------------------------------------------------------------------- job input and output
 def detect_format(source: str | Path, explicit: str | None, default: str | None = None) -> str:
     """``parquet`` or ``jsonl``: ``explicit``, else from the extension, else ``default``."""
-    fmt = explicit or FORMATS.get(Path(str(source).rstrip("/")).suffix.lower()) or default
+    fmt = explicit or RAY_FORMATS.get(format_of(source) or "") or default
     if fmt is None and Path(str(source)).is_dir():
-        names = [p.suffix.lower() for p in Path(str(source)).rglob("*") if p.suffix.lower() in FORMATS]
-        fmt = FORMATS[names[0]] if names else None
+        found = [RAY_FORMATS[f] for f in map(format_of, Path(str(source)).rglob("*")) if f in RAY_FORMATS]
+        fmt = found[0] if found else None
     if fmt not in ("parquet", "jsonl"):
         raise ValueError(f"{source}: --engine ray reads and writes Parquet or JSONL (got {fmt or 'unknown'})")
     return fmt
@@ -301,7 +336,7 @@ def _file_counts(item: dict[str, Any], *, filesystem: Any, fmt: str) -> dict[str
             wanted = [c for c in ("article_id", "error", "boilerplate") if c in file.schema_arrow.names]
             rows = file.read(columns=wanted).to_pylist() if wanted else [{}] * file.metadata.num_rows
     else:
-        rows = [json.loads(raw) for _, raw in _jsonl_lines(filesystem, path)]
+        rows = [json.loads(raw) for raw in _jsonl_lines(filesystem, path) if raw.strip()]
     return {
         "units": len(rows),
         "errored": sum(row.get("error") is not None for row in rows),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +25,8 @@ _MAGIC = {
 class Record:
     """One input row: its 0-based position, id, text (or raw value) and any problem found reading it.
 
+    ``extra`` holds input columns copied into each output row (Ray keeps a dataset's columns).
+
     Example:
         >>> Record(row=17, text="Menlu tiba.", id="a17", where="line 18")
         Record(row=17, text='Menlu tiba.', id='a17', where='line 18', problem=None)
@@ -35,6 +37,7 @@ class Record:
     id: Any = None
     where: str = ""
     problem: str | None = None
+    extra: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def text_problem(record: Record) -> str | None:

@@ -30,16 +30,16 @@ def settings_before_load(config: JobConfig, reader: Reader, model_key: str, opti
         "text_column": config.text_column,
         "id_column": reader.id_column if reader.has_ids else None,
         "chunk_size": config.chunk_size,
-        "batch_size": config.batch_size,
+        "runtime": config.options.to_dict(),
         "output_format": config.output_format,
         "raw_csv": config.raw_csv and config.output_format == "csv",
     }
 
 
 def settings_after_load(config: JobConfig, model: Any, precision: str, options: RowOptions) -> dict:
-    """The rest of the settings a resumed job must match, known once the model has loaded."""
+    """The rest of the settings a resumed job must match, known once the model has loaded: what the
+    runtime options resolved to (precision, device) and the recheck margin in force."""
     return {
-        "backend": config.backend,
         "precision": precision,
         "recheck_margin": model.recheck_margin if getattr(model, "rechecks_near_ties", False) else 0.0,
         "device": str(getattr(model, "device", "cpu")),
@@ -50,12 +50,9 @@ def settings_after_load(config: JobConfig, model: Any, precision: str, options: 
 def model_key(config: JobConfig, model: Any) -> str:
     """The model's checksum (a local directory) or its name (a hub id), without loading it."""
     from kontak_nlp.backends._export import model_checksum
+    from kontak_nlp.inference.loader import model_source
 
-    source = (getattr(model, "source", None) if model is not None else None) or config.model
-    if source is None and model is None:
-        from kontak_nlp.api import default_model_path
-
-        source = default_model_path()
+    source = (getattr(model, "source", None) if model is not None else None) or model_source(config.model)
     source = str(source)
     return model_checksum(source) if Path(source).is_dir() else source
 
@@ -66,12 +63,9 @@ def model_labels(config: JobConfig, model: Any) -> list[str] | None:
     if model is not None:
         return list(model.labels)
     from kontak_nlp._model_io import peek_labels
+    from kontak_nlp.inference.loader import model_source
 
-    if config.model is None:
-        from kontak_nlp.api import default_model_path
-
-        return peek_labels(default_model_path())
-    return peek_labels(config.model)
+    return peek_labels(model_source(config.model))
 
 
 def row_options(config: JobConfig, reader: Reader, labels: list[str] | None) -> RowOptions:

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp._recheck import DEFAULT_RECHECK_MARGIN
+from kontak_nlp.formats import JOB_INPUTS, JOB_OUTPUTS, format_of, suffixes
+from kontak_nlp.inference.options import RuntimeOptions
 
 ON_ERROR = ("raise", "skip", "mark")
-BACKENDS = ("torch", "onnx")
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
-INPUT_FORMATS = ("txt", "jsonl", "csv", "tsv", "parquet")
-OUTPUT_FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 DEFAULT_CHUNK_SIZE = 2048
 
 
@@ -36,15 +27,10 @@ class JobConfig:
             name must exist in the input.
         articles: Each input row is a whole article: segment it, classify every sentence, and write
             one row per unit with offsets (boilerplate units get ``boilerplate: true`` and no label).
-        batch_size: Texts per forward pass.
         chunk_size: Input rows (sentences in article mode) read, classified and committed at once.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; exported once, cached next to the model).
-        quantize: None or ``"int8"`` (dynamic int8 quantization, CPU only).
-        recheck_margin: With ``quantize="int8"``, rows whose top-two logit margin is below this
-            are recomputed in fp32 (``docs/int8.md``); 0 keeps every int8 result.
-        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (bf16 where the CPU or
-            GPU supports it; the ONNX backend always runs fp32 or int8).
+        options: How the model runs (:class:`~kontak_nlp.inference.RuntimeOptions`: device,
+            precision, backend, quantize, recheck_margin, threads, batch_size); the defaults are
+            those of ``kontak_nlp.classify()``. Part of the resume fingerprint.
         resume: Continue an interrupted job from its state file.
         force: Overwrite an existing output (and discard an interrupted job's state).
         on_error: ``"raise"`` stops at the first bad row, ``"skip"`` omits and counts bad rows,
@@ -55,8 +41,6 @@ class JobConfig:
             ``= + - @`` (or a tab or carriage return) gets a leading ``'`` so that spreadsheet
             programs do not run it as a formula (``docs/security.md``).
         input_format: Override the format guessed from the extension (needed for odd names).
-        num_threads: CPU threads for torch / ONNX Runtime (None: physical cores unless
-            ``OMP_NUM_THREADS`` is set).
         progress: Show a progress bar; None shows it only when stderr is a terminal.
 
     Example:
@@ -71,13 +55,8 @@ class JobConfig:
     text_column: str = "text"
     id_column: str | None = None
     articles: bool = False
-    batch_size: int = 32
     chunk_size: int = DEFAULT_CHUNK_SIZE
-    device: str = "auto"
-    backend: str = "torch"
-    quantize: str | None = None
-    recheck_margin: float = DEFAULT_RECHECK_MARGIN
-    precision: str = "auto"
+    options: RuntimeOptions = field(default_factory=RuntimeOptions)
     resume: bool = False
     force: bool = False
     on_error: str = "raise"
@@ -85,7 +64,6 @@ class JobConfig:
     with_text: bool = False
     raw_csv: bool = False
     input_format: str | None = None
-    num_threads: int | None = None
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -93,18 +71,11 @@ class JobConfig:
             self.output = None
         checks = [
             (self.on_error in ON_ERROR, f"on_error must be one of {ON_ERROR}, got {self.on_error!r}"),
-            (self.backend in BACKENDS, f"backend must be one of {BACKENDS}, got {self.backend!r}"),
-            (self.quantize in (None, "int8"), f"quantize must be None or 'int8', got {self.quantize!r}"),
-            (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}"),
-            (self.recheck_margin >= 0, f"recheck_margin must be >= 0, got {self.recheck_margin}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (isinstance(self.options, RuntimeOptions), "options must be a RuntimeOptions"),
             (self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}"),
-            (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
-            (self.input_format in (None, *INPUT_FORMATS), f"input_format must be one of {INPUT_FORMATS}"),
+            (self.input_format in (None, *JOB_INPUTS), f"input_format must be one of {JOB_INPUTS}"),
             (not (self.resume and self.output is None), "--resume needs an output file (-o OUTPUT)"),
-            (not (self.backend == "onnx" and self.precision in ("bf16", "fp16")),
-             "--precision bf16/fp16 applies to --backend torch; ONNX runs fp32 or --quantize int8"),
-        ]  # fmt: skip
+        ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -115,13 +86,14 @@ class JobConfig:
         """``"jsonl"``, ``"csv"`` or ``"parquet"``, from the output's extension (stdout is JSONL)."""
         if self.output is None:
             return "jsonl"
-        suffix = Path(self.output).suffix.lower()
-        if suffix not in OUTPUT_FORMATS:
+        fmt = format_of(self.output)
+        if fmt not in JOB_OUTPUTS:
+            suffix = Path(self.output).suffix
             raise ValueError(
                 f"{self.output}: unknown output format {suffix or '(no extension)'!r}; "
-                f"use one of {', '.join(OUTPUT_FORMATS)}"
+                f"use one of {', '.join(suffixes(*JOB_OUTPUTS))}"
             )
-        return OUTPUT_FORMATS[suffix]
+        return fmt
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of the fields."""

@@ -13,12 +13,13 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from kontak_nlp._integrity import sha256_file
 from kontak_nlp.errors import DataError
+from kontak_nlp.formats import JOB_INPUTS, format_of
 from kontak_nlp.jobs._formats import (
     LineReader,
     Reader,
@@ -31,14 +32,18 @@ from kontak_nlp.jobs._formats import (
     text_problem,
 )
 
-__all__ = ["Reader", "Record", "detect_format", "open_reader", "text_problem"]
+__all__ = [
+    "Reader",
+    "Record",
+    "detect_format",
+    "jsonl_records",
+    "open_reader",
+    "parquet_records",
+    "peek_first_object",
+    "text_problem",
+]
 
-_EXTENSIONS = {
-    ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
-    ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
-}  # fmt: skip
 _PEEK_LINES = 1000
-_MISSING = object()
 
 
 class TextReader(LineReader):
@@ -59,13 +64,7 @@ class JsonlReader(LineReader):
 
     def __init__(self, source: str | Path, **kwargs: Any) -> None:
         super().__init__(source, **kwargs)
-        self._peeked: list[bytes] = []
-        first = None
-        for raw in self.stream:
-            self._peeked.append(raw)
-            first = _loads(raw)
-            if isinstance(first, dict) or len(self._peeked) >= _PEEK_LINES:
-                break
+        self._peeked, first = peek_first_object(self.stream)
         if isinstance(first, dict):
             require_column(self.text_column, first, self.source, "text column (--text-column)")
             if self.id_required:
@@ -74,31 +73,64 @@ class JsonlReader(LineReader):
             self.id_kind = "any"
 
     def __iter__(self) -> Iterator[Record]:
-        row = 0
-        for line_no, raw in enumerate(_chain(self._peeked, self.stream), start=1):
-            if not raw.strip():
-                continue
-            yield self._record(row, raw, f"line {line_no}")
+        ids = self.id_column if self.has_ids else None
+        yield from jsonl_records(_chain(self._peeked, self.stream), self.text_column, ids)
+
+
+def peek_first_object(lines: Iterable[bytes]) -> tuple[list[bytes], Any]:
+    """Read lines up to the first JSON object (at most 1000); return them and that object (or None).
+
+    Example:
+        >>> peek_first_object(iter([b"", b'{"text": "Halo."}', b"{}"]))
+        ([b'', b'{"text": "Halo."}'], {'text': 'Halo.'})
+    """
+    peeked, first = [], None
+    for raw in lines:
+        peeked.append(raw)
+        first = _loads(raw)
+        if isinstance(first, dict) or len(peeked) >= _PEEK_LINES:
+            break
+    return peeked, first
+
+
+def jsonl_records(
+    lines: Iterable[bytes], text_column: str, id_column: str | None, first_row: int = 0
+) -> Iterator[Record]:
+    """Records of JSONL lines (line numbers from 1, blank lines skipped, rows from ``first_row``).
+
+    Example:
+        >>> [r.text for r in jsonl_records([b'{"text": "Halo."}', b"", b'"Apa?"'], "text", None)]
+        ['Halo.', 'Apa?']
+    """
+    row = first_row
+    for line_no, raw in enumerate(lines, start=1):
+        if raw.strip():
+            yield jsonl_record(raw, row, f"line {line_no}", text_column, id_column)
             row += 1
 
-    def _record(self, row: int, raw: bytes, where: str) -> Record:
-        text, problem = decode_utf8(raw)
-        if problem:
-            return Record(row, None, where=where, problem=problem)
-        try:
-            value = json.loads(text)
-        except ValueError as err:
-            return Record(row, None, where=where, problem=f"invalid JSON ({err.msg})")
-        if isinstance(value, str):
-            return Record(row, value, where=where)
-        if not isinstance(value, dict):
-            kind = type(value).__name__
-            return Record(row, None, where=where, problem=f"JSON {kind}, expected an object")
-        text_value = value.get(self.text_column, _MISSING)
-        item_id = value.get(self.id_column) if self.has_ids else None
-        if text_value is _MISSING:
-            return Record(row, None, item_id, where, f"no {self.text_column!r} field")
-        return Record(row, text_value, item_id, where)
+
+def jsonl_record(raw: bytes, row: int, where: str, text_column: str, id_column: str | None) -> Record:
+    """One JSONL line as a record; a line that cannot be used becomes a record with a problem.
+
+    Example:
+        >>> jsonl_record(b"[1]", 0, "line 1", "text", None).problem
+        'JSON list, expected an object'
+    """
+    text, problem = decode_utf8(raw)
+    if problem:
+        return Record(row, None, where=where, problem=problem)
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        return Record(row, None, where=where, problem=f"invalid JSON ({err.msg})")
+    if isinstance(value, str):
+        return Record(row, value, where=where)
+    if not isinstance(value, dict):
+        return Record(row, None, where=where, problem=f"JSON {type(value).__name__}, expected an object")
+    item_id = value.get(id_column) if id_column else None
+    if text_column not in value:
+        return Record(row, None, item_id, where, f"no {text_column!r} field")
+    return Record(row, value[text_column], item_id, where)
 
 
 def _loads(raw: bytes) -> Any:
@@ -187,20 +219,36 @@ class ParquetReader(Reader):
         self.batch_rows = batch_rows
 
     def __iter__(self) -> Iterator[Record]:
-        columns = [self.text_column] + ([self.id_column] if self.has_ids else [])
-        row = 0
-        for batch in self.file.iter_batches(batch_size=self.batch_rows, columns=columns):
-            texts = batch.column(self.text_column).to_pylist()
-            ids = batch.column(self.id_column).to_pylist() if self.has_ids else [None] * len(texts)
-            for text, item_id in zip(texts, ids):
-                yield Record(row, text, item_id, f"row {row}")
-                row += 1
+        ids = self.id_column if self.has_ids else None
+        columns = [self.text_column] + ([ids] if ids else [])
+        batches = self.file.iter_batches(batch_size=self.batch_rows, columns=columns)
+        yield from parquet_records(batches, self.text_column, ids)
 
     def estimate_total(self) -> int | None:
         return self.file.metadata.num_rows
 
     def close(self) -> None:
         self.file.close()
+
+
+def parquet_records(
+    batches: Iterable[Any], text_column: str, id_column: str | None, first_row: int = 0
+) -> Iterator[Record]:
+    """Records of pyarrow record batches (rows numbered from ``first_row``).
+
+    Example:
+        >>> import pyarrow as pa
+        >>> batch = pa.record_batch({"text": ["Halo.", None]})
+        >>> [(r.row, r.text) for r in parquet_records([batch], "text", None, first_row=5)]
+        [(5, 'Halo.'), (6, None)]
+    """
+    row = first_row
+    for batch in batches:
+        texts = batch.column(text_column).to_pylist()
+        ids = batch.column(id_column).to_pylist() if id_column else [None] * len(texts)
+        for text, item_id in zip(texts, ids):
+            yield Record(row, text, item_id, f"row {row}")
+            row += 1
 
 
 class TextArticleReader(LineReader):
@@ -286,8 +334,8 @@ def detect_format(source: str | Path, input_format: str | None = None, *, articl
         return "dir"
     if not path.exists():
         raise DataError(f"{source}: input file does not exist")
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
+    fmt = format_of(path)
+    if fmt not in JOB_INPUTS:
         raise DataError(
             f"{source}: unknown input format {path.suffix or '(no extension)'!r}; use .txt, .jsonl, .csv, "
             ".tsv or .parquet, or pass --input-format"

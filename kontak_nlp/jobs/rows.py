@@ -154,7 +154,9 @@ def sentence_rows(records: Sequence[Record], proba_fn: ProbaFn, options: RowOpti
             result.errored += 1
             if options.on_error == "skip":
                 continue
-        row: dict[str, Any] = {"id": _safe_id(record.id)} if options.has_ids else {}
+        row: dict[str, Any] = dict(record.extra or {})
+        if options.has_ids:
+            row["id"] = _safe_id(record.id)
         row["row"] = record.row
         if options.with_text:
             row["text"] = _safe_text(record.text)
@@ -166,8 +168,9 @@ def sentence_rows(records: Sequence[Record], proba_fn: ProbaFn, options: RowOpti
     return result
 
 
-def _unit_row(article_id: Any, unit: Any, options: RowOptions) -> dict[str, Any]:
-    row: dict[str, Any] = {"article_id": article_id, "sentence_index": unit.index, "start": unit.start}
+def _unit_row(article_id: Any, unit: Any, record: Record, options: RowOptions) -> dict[str, Any]:
+    row: dict[str, Any] = dict(record.extra or {})
+    row.update(article_id=article_id, sentence_index=unit.index, start=unit.start)
     row.update(end=unit.end, paragraph=unit.paragraph, boilerplate=unit.boilerplate, reason=unit.reason)
     if options.with_text:
         row["text"] = unit.text
@@ -175,7 +178,8 @@ def _unit_row(article_id: Any, unit: Any, options: RowOptions) -> dict[str, Any]
 
 
 def _error_row(article_id: Any, record: Record, problem: str, options: RowOptions) -> dict[str, Any]:
-    row: dict[str, Any] = {"article_id": article_id, "sentence_index": None, "start": None, "end": None}
+    row: dict[str, Any] = dict(record.extra or {})
+    row.update(article_id=article_id, sentence_index=None, start=None, end=None)
     row.update(paragraph=None, boilerplate=None, reason=None)
     if options.with_text:
         row["text"] = _safe_text(record.text)
@@ -183,12 +187,30 @@ def _error_row(article_id: Any, record: Record, problem: str, options: RowOption
     return row
 
 
-def article_rows(
-    items: Sequence[tuple[Record, Segmentation | None, str | None]], proba_fn: ProbaFn, options: RowOptions
-) -> ChunkResult:
+ArticleItem = tuple[Record, Segmentation | None, str | None]
+
+
+def segment_record(record: Record) -> tuple[ArticleItem, int]:
+    """``(record, segmentation, problem)`` of an article record, and how many units it counts for.
+
+    Example:
+        >>> item, units = segment_record(Record(0, "Menlu tiba. Share:"))
+        >>> units, item[2]
+        (2, None)
+    """
+    from kontak_nlp.segment import segment
+
+    problem = text_problem(record)
+    if problem:
+        return (record, None, problem), 1
+    seg = segment(record.text)
+    return (record, seg, None), max(1, len(seg.units))
+
+
+def article_rows(items: Sequence[ArticleItem], proba_fn: ProbaFn, options: RowOptions) -> ChunkResult:
     """Classify the sentences of a chunk of segmented articles, in one length-sorted pass.
 
-    ``items`` holds ``(record, segmentation, problem)``; bad articles have no segmentation.
+    ``items`` holds :func:`segment_record` results; bad articles have no segmentation.
 
     Example:
         >>> from kontak_nlp.segment import segment
@@ -223,7 +245,7 @@ def article_rows(
             continue
         result.written += 1
         for unit in seg.units:
-            row = _unit_row(article_id, unit, options)
+            row = _unit_row(article_id, unit, record, options)
             scores = None if unit.boilerplate else proba_of[id(unit)]
             row.update(_empty_prediction(options) if scores is None else _prediction(scores, options))
             if options.on_error == "mark":

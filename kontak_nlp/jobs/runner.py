@@ -12,12 +12,12 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from kontak_nlp._inputs import describe_bad_text
+from kontak_nlp._predict import PredictorBase
 from kontak_nlp.errors import InputError
-from kontak_nlp.jobs._formats import Reader, Record, text_problem
+from kontak_nlp.jobs._formats import Reader, Record
 from kontak_nlp.jobs._guards import InputTracker, check_own_files, hold_output_lock, skip_committed
 from kontak_nlp.jobs._settings import (
     model_key,
@@ -28,7 +28,7 @@ from kontak_nlp.jobs._settings import (
 )
 from kontak_nlp.jobs.config import JobConfig, JobSummary
 from kontak_nlp.jobs.readers import open_reader
-from kontak_nlp.jobs.rows import ChunkResult, article_rows, sentence_rows
+from kontak_nlp.jobs.rows import ChunkResult, article_rows, segment_record, sentence_rows
 from kontak_nlp.jobs.state import (
     InputHash,
     JobError,
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 
 def iter_predictions(
-    texts: Iterable[str], model: Any, *, chunk_size: int = 2048, batch_size: int = 32
+    texts: Iterable[str], model: Any = None, *, chunk_size: int = 2048, batch_size: int | None = None
 ) -> Iterator[Prediction]:
     """Classify a stream of texts lazily, ``chunk_size`` at a time, yielding predictions in order.
 
@@ -59,9 +59,9 @@ def iter_predictions(
     Args:
         texts: Any iterable of strings.
         model: A :class:`~kontak_nlp.Classifier`, an :class:`~kontak_nlp.backends.onnx.OnnxClassifier`,
-            or a model directory (loaded with :func:`kontak_nlp.load`).
+            or a model directory, ``"default"``/None (loaded with :func:`kontak_nlp.load`).
         chunk_size: Texts per chunk.
-        batch_size: Texts per forward pass.
+        batch_size: Texts per forward pass (None: the model's option).
 
     Raises:
         InputError: A text is not a string, has an unpaired surrogate or is rejected by the
@@ -75,10 +75,9 @@ def iter_predictions(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if isinstance(model, (str, Path)):
-        from kontak_nlp.api import load
+    from kontak_nlp.api import load
 
-        model = load(model)
+    model = load(model)
     iterator, offset = iter(texts), 0
     while chunk := list(itertools.islice(iterator, chunk_size)):
         for i, text in enumerate(chunk):
@@ -150,16 +149,6 @@ def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, setti
     return state
 
 
-def _article_item(record: Record) -> tuple[tuple[Record, Any, str | None], int]:
-    from kontak_nlp.segment import segment
-
-    problem = text_problem(record)
-    if problem:
-        return (record, None, problem), 1
-    seg = segment(record.text)
-    return (record, seg, None), max(1, len(seg.units))
-
-
 def _chunks(records: Iterator[Record], config: JobConfig) -> Iterator[list[Any]]:
     """Group records into chunks: ``chunk_size`` rows, or in article mode whole articles adding up
     to at least ``chunk_size`` units. Deterministic, so a resumed job cuts the same chunks."""
@@ -169,7 +158,7 @@ def _chunks(records: Iterator[Record], config: JobConfig) -> Iterator[list[Any]]
         return
     chunk, weight = [], 0
     for record in records:
-        item, units = _article_item(record)
+        item, units = segment_record(record)
         chunk.append(item)
         weight += units
         if weight >= config.chunk_size:
@@ -254,7 +243,7 @@ def _summary(
         boilerplate_rows=state.boilerplate_rows,
         resumed_from=resumed_from,
         rows_this_run=state.rows_in - resumed_from,
-        backend=config.backend,
+        backend=config.options.backend,
         precision=precision,
         on_error=config.on_error,
         rechecked=rechecked,
@@ -262,20 +251,11 @@ def _summary(
 
 
 def _load(config: JobConfig, model: Any) -> tuple[Any, str]:
-    if model is not None:
-        return model, "int8" if getattr(model, "quantize", None) else getattr(model, "precision", "fp32")
-    from kontak_nlp.backends import load_model
+    if model is None:
+        from kontak_nlp.inference.loader import load_model
 
-    loaded, choice = load_model(
-        config.model,
-        backend=config.backend,
-        device=config.device,
-        precision=config.precision,
-        quantize=config.quantize,
-        num_threads=config.num_threads,
-        recheck_margin=config.recheck_margin,
-    )
-    return loaded, choice.name
+        model = load_model(config.model, config.options)
+    return model, model.precision
 
 
 def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
@@ -292,7 +272,8 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
 
     Args:
         config: The job.
-        model: An already loaded model (torch or ONNX); None loads ``config.model``.
+        model: An already loaded model (torch or ONNX); None loads ``config.model`` with
+            ``config.options`` (:func:`kontak_nlp.inference.load_model`).
 
     Raises:
         InputError: A bad row with ``on_error="raise"`` (the message names the row).
@@ -377,10 +358,10 @@ def _run(
         return result
 
     def proba(texts: list[str]) -> Any:
-        return model.predict_proba(texts, batch_size=config.batch_size, show_progress_bar=False)
+        return model.predict_proba(texts, batch_size=config.options.batch_size, show_progress_bar=False)
 
     quiet = _TruncationOnce()
-    logging.getLogger("kontak_nlp.model").addFilter(quiet)
+    logging.getLogger(PredictorBase.__module__).addFilter(quiet)
     bar = _progress(config, reader, resumed_from)
     try:
         for chunk in _chunks(records, config):
@@ -395,7 +376,7 @@ def _run(
         raise
     finally:
         bar.close()
-        logging.getLogger("kontak_nlp.model").removeFilter(quiet)
+        logging.getLogger(PredictorBase.__module__).removeFilter(quiet)
     if quiet.hidden:
         logger.warning("%d more chunk(s) had texts truncated at the model's token limit", quiet.hidden)
     done = summary()

@@ -44,15 +44,3 @@ def top2_margin(logits: np.ndarray) -> np.ndarray:
         return np.full(len(logits), np.inf, dtype=np.float32)
     top = np.partition(logits, -2, axis=1)
     return top[:, -1] - top[:, -2]
-
-
-def checked_margin(margin: float) -> float:
-    """``margin`` itself, or ValueError when it is negative (0 turns the recheck off).
-
-    Example:
-        >>> checked_margin(3.0)
-        3.0
-    """
-    if margin < 0:
-        raise ValueError(f"recheck_margin must be >= 0, got {margin}")
-    return margin
