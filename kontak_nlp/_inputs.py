@@ -67,13 +67,13 @@ def coerce_texts(texts: Any, *, argument: str = "texts") -> tuple[list[str], boo
         >>> coerce_texts(["a", "b"])
         (['a', 'b'], False)
     """
-    if isinstance(texts, str):
-        return [texts], True
     if isinstance(texts, (bytes, bytearray)):
         raise InputError(f"{argument} is bytes; decode it to str first")
     if texts is None:
         raise InputError(f"{argument} is None; expected a str or a sequence of str")
-    if _is_pandas_series(texts):
+    if isinstance(texts, str):
+        values, positions = [texts], ["position 0"]
+    elif _is_pandas_series(texts):
         positions = [f"index {idx!r}" for idx in texts.index]
         values = list(texts.tolist())
     elif isinstance(texts, Iterable):
@@ -86,7 +86,7 @@ def coerce_texts(texts: Any, *, argument: str = "texts") -> tuple[list[str], boo
         if problem is not None:
             raise InputError(f"{argument} at {where} {problem}", position=position)
     _warn_empty(values, argument)
-    return values, False
+    return values, isinstance(texts, str)
 
 
 def _warn_empty(values: list[str], argument: str) -> None:

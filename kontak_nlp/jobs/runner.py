@@ -255,7 +255,7 @@ def _load(config: JobConfig, model: Any) -> tuple[Any, str]:
         from kontak_nlp.inference.loader import load_model
 
         model = load_model(config.model, config.options)
-    return model, model.precision
+    return model, getattr(model, "precision", "fp32")  # a duck-typed model may not say
 
 
 def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
