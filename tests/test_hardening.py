@@ -285,6 +285,8 @@ def test_the_input_may_not_be_one_of_the_jobs_own_files(
         with pytest.raises(JobError, match="the input is a working file of the job writing"):
             run_job(job(tmp_path, source, input_format="jsonl", force=True))
         assert source.read_text(encoding="utf-8").count("\n") == 3
+    with pytest.raises(OSError, match="nowhere: the output directory does not exist"):
+        run_job(job(tmp_path, tmp_path / "out.jsonl.part", "nowhere/out.jsonl", input_format="jsonl"))
     with pytest.raises(JobError, match="the output would overwrite the input"):
         run_job(job(tmp_path, write_jsonl(tmp_path / "out.jsonl", texts(3)), force=True))
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import numpy as np
 
 from kontak_nlp._locking import LockHeld, exclusive_lock
 from kontak_nlp.jobs._formats import Record
-from kontak_nlp.jobs.state import InputHash, JobError, JobPaths, JobState, output_error
+from kontak_nlp.jobs.state import InputHash, JobError, JobPaths, JobState, OutputError, output_error
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def hold_output_lock(stack: contextlib.ExitStack, paths: JobPaths) -> None:
         >>> with contextlib.ExitStack() as stack:  # doctest: +SKIP
         ...     hold_output_lock(stack, JobPaths.for_output("out.jsonl"))
     """
+    if not paths.final.parent.is_dir():
+        raise OutputError(errno.ENOENT, f"{paths.final.parent}: the output directory does not exist")
     try:
         stack.enter_context(exclusive_lock(paths.lock))
     except LockHeld as err:
