@@ -229,6 +229,8 @@ def test_python_api_names_the_position_of_a_lone_surrogate(tiny_classifier: Any)
     assert info.value.position == 2
     with pytest.raises(InputError, match="position 0 has an unpaired surrogate"):
         classify("\udfff", model=tiny_classifier)
+    with pytest.raises(InputError, match="position 0 has an unpaired surrogate"):
+        tiny_classifier.predict("\udfff")
     with pytest.raises(InputError, match="position 5 has an unpaired surrogate") as info:
         list(iter_predictions([*texts(5), "x\udc80"], tiny_classifier, chunk_size=2))
     assert info.value.position == 5
