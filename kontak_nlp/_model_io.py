@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from kontak_nlp._integrity import verify_checksums, write_checksums
+from kontak_nlp._model_safety import check_labels_file, check_no_code
 from kontak_nlp.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,14 @@ def _check_safetensors(file: Path) -> None:
 
 
 def check_model_dir(path: Path) -> None:
-    """Validate a local model directory before handing it to transformers; errors name the file."""
+    """Validate a local model directory before handing it to transformers; errors name the file.
+
+    It must not ask for code to run (:func:`kontak_nlp._model_safety.check_no_code`), its
+    ``labels.json`` must agree with ``config.json``, and its files must match ``checksums.json``.
+    """
     if not path.is_dir():
         raise ModelLoadError(f"{path}: model directory does not exist")
-    _read_json(path / "config.json")
+    _checked_labels(path)
     verify_checksums(path)
     if (path / ADAPTER_CONFIG).exists():
         _read_json(path / KONTAK_CONFIG)
@@ -132,14 +137,23 @@ def peek_labels(source: Path | str) -> list[str] | None:
     local = source
     if not local.is_dir():
         raise ModelLoadError(f"{source}: not a model directory")
-    config = _read_json(local / "config.json")
-    id2label = config.get("id2label") if isinstance(config, dict) else None
-    try:
-        labels = ordered_labels(SimpleNamespace(id2label=id2label))
-    except (AttributeError, TypeError, ValueError) as err:
-        raise ModelLoadError(f"{local / 'config.json'}: unreadable id2label ({err})") from err
+    labels = _checked_labels(local)
     if not labels:
         raise ModelLoadError(f"{local / 'config.json'}: no id2label (the model has no label names)")
+    return labels
+
+
+def _checked_labels(path: Path) -> list[str]:
+    """``config.json``'s labels, after the no-code and ``labels.json`` checks."""
+    config = _read_json(path / "config.json")
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path / 'config.json'}: not a JSON object")
+    check_no_code(path, config)
+    try:
+        labels = ordered_labels(SimpleNamespace(id2label=config.get("id2label")))
+    except (AttributeError, TypeError, ValueError) as err:
+        raise ModelLoadError(f"{path / 'config.json'}: unreadable id2label ({err})") from err
+    check_labels_file(path, labels)
     return labels
 
 
@@ -176,6 +190,8 @@ def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
     from kontak_nlp.backbone import resolve_base
 
     base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
+    if Path(base).is_dir():
+        check_no_code(Path(base), _read_json(Path(base) / "config.json"))
     config = AutoConfig.from_pretrained(str(path), trust_remote_code=False)
     with quiet_transformers():
         model = AutoModelForSequenceClassification.from_pretrained(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -98,12 +99,55 @@ def onnx_file_name(checksum: str, opset: int, quantize: str | None) -> str:
     return f"model-{checksum[:16]}-opset{opset}{suffix}.onnx"
 
 
+def graph_record(target: Path) -> Path:
+    """The file recording a cached graph's sha256 and size: ``<graph>.sha256.json``.
+
+    Example:
+        >>> graph_record(Path("onnx/model-ab-opset17.onnx")).name
+        'model-ab-opset17.onnx.sha256.json'
+    """
+    return target.with_name(target.name + ".sha256.json")
+
+
+def _describe(file: Path) -> dict[str, Any]:
+    from kontak_nlp._integrity import sha256_file
+
+    return {"sha256": sha256_file(file), "size": file.stat().st_size}
+
+
+_VERIFIED: dict[tuple[str, int, int], bool] = {}  # (path, mtime_ns, size) -> graph matched its record
+
+
+def graph_matches_record(target: Path) -> bool:
+    """Whether ``target`` is the graph kontak_nlp wrote: same size and sha256 as in its record.
+
+    A graph with no record (planted, or from an older version) or a different hash does not match.
+    Results are cached per process by path, mtime and size.
+
+    Example:
+        >>> graph_matches_record(Path("/nonexistent/model.onnx"))
+        False
+    """
+    try:
+        stat = target.stat()
+        record = json.loads(graph_record(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    key = (str(target.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = isinstance(record, dict) and record == _describe(target)
+    return _VERIFIED[key]
+
+
 @contextlib.contextmanager
 def _publishing(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it over ``target`` on success."""
+    """Yield a temporary path next to ``target``; on success record its checksum, then rename it
+    over ``target`` (the record comes first, so a published graph always has one)."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         yield tmp
+        record = json.dumps(_describe(tmp), sort_keys=True) + "\n"
+        graph_record(target).write_text(record, encoding="utf-8")
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -222,6 +266,9 @@ def quantize_int8(source: Path, target: Path) -> Path:
 def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: int = DEFAULT_OPSET) -> Path:
     """The cached ONNX file of a model, exporting (and quantizing) it on first use.
 
+    A cached file is used only when it matches the sha256 recorded when it was written
+    (:func:`graph_matches_record`); otherwise it is exported again.
+
     Raises:
         ModelLoadError: The model cannot be loaded or exported.
 
@@ -234,8 +281,15 @@ def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: i
     checksum = model_checksum(model_path)
     folder = cache_dir(model_path, checksum)
     target = folder / onnx_file_name(checksum, opset, quantize)
-    if target.exists():
+    if graph_matches_record(target):
         return target
+    if target.exists():
+        logger.warning(
+            "%s does not match its recorded sha256 (%s): not the graph kontak_nlp exported; exporting "
+            "it again",
+            target,
+            graph_record(target).name,
+        )
     from kontak_nlp.model import Classifier
 
     clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
