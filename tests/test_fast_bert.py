@@ -12,6 +12,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from kontak_nlp import Classifier
 from kontak_nlp._fast_bert import build_fast_forward, unsupported_reason
+from kontak_nlp.inference.options import cpu_can_run_bf16
 
 TEXTS = [
     "menteri luar negeri bertemu di jakarta pada senin.",
@@ -36,6 +37,7 @@ def test_fast_forward_matches_transformers_on_padded_batches(tiny_model_dir: Pat
     assert plain._fast is None
 
 
+@pytest.mark.skipif(not cpu_can_run_bf16(), reason="this CPU cannot run bf16 (no AVX512 BW/VL/DQ)")
 def test_bf16_fast_forward_stays_close_to_fp32(tiny_model_dir: Path) -> None:
     fast = Classifier.from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
     reference = Classifier.from_pretrained(tiny_model_dir, device="cpu", fast_path=False)
@@ -107,3 +109,9 @@ def test_left_padded_and_unpadded_batches_match_transformers(tiny_model_dir: Pat
     for batch in ((ids, mask), (ids[1:2], mask[1:2])):  # left padding; a batch without padding
         np.testing.assert_allclose(fast._forward(*batch), plain._forward(*batch), atol=1e-5, rtol=1e-5)
     assert fast._fast[1] is not None
+
+
+@pytest.mark.skipif(cpu_can_run_bf16(), reason="this CPU runs bf16")
+def test_bf16_on_a_cpu_without_it_is_a_clear_error(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="precision='bf16'"):
+        Classifier.from_pretrained(tiny_model_dir, device="cpu", precision="bf16")

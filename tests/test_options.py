@@ -58,7 +58,13 @@ def test_bad_options_are_refused_with_the_field_named(changes: dict, message: st
 def test_resolution_of_device_and_precision() -> None:
     cpu = RuntimeOptions(device="cpu")
     assert cpu.resolve().precision == "fp32" and cpu.resolve().autocast_dtype is None
-    assert RuntimeOptions(device="cpu", precision="bf16").resolve().autocast_dtype is torch.bfloat16
+    from kontak_nlp.inference.options import cpu_can_run_bf16
+
+    if cpu_can_run_bf16():
+        assert RuntimeOptions(device="cpu", precision="bf16").resolve().autocast_dtype is torch.bfloat16
+    else:
+        with pytest.raises(ValueError, match="needs AVX512"):
+            RuntimeOptions(device="cpu", precision="bf16").resolve()
     assert RuntimeOptions(device="cpu", precision="auto").resolve().precision in ("fp32", "bf16")
     assert RuntimeOptions(device="cpu", backend="onnx", quantize="int8").resolve().precision == "int8"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

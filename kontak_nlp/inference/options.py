@@ -151,14 +151,24 @@ def resolve_device(device: Any = "auto") -> Any:
     return resolved
 
 
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+def _cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            flags = handle.read()
+            return set(handle.read().split())
     except OSError:
-        return False
+        return set()
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    flags = _cpu_flags()
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpu_can_run_bf16() -> bool:
+    """True when oneDNN can run bf16 on this CPU at all (AVX512 BW/VL/DQ or AVX-NE-CONVERT)."""
+    flags = _cpu_flags()
+    return {"avx512bw", "avx512vl", "avx512dq"} <= flags or "avx_ne_convert" in flags
 
 
 def _choose_precision(options: RuntimeOptions, device: Any) -> tuple[str, str]:
@@ -167,6 +177,11 @@ def _choose_precision(options: RuntimeOptions, device: Any) -> tuple[str, str]:
         return "int8", f"quantize {options.quantize}: dynamic int8 (onnx)"
     if options.backend == "onnx":
         return "fp32", "ONNX Runtime runs fp32 (quantize='int8' is the fast path)"
+    if options.precision == "bf16" and device.type == "cpu" and not cpu_can_run_bf16():
+        raise ValueError(
+            "precision='bf16' on the CPU needs AVX512 (BW/VL/DQ) or AVX-NE-CONVERT, which this CPU lacks; "
+            "use precision='fp32' (or 'auto')"
+        )
     if options.precision != "auto":
         return options.precision, f"precision {options.precision}"
     if device.type == "cuda":
