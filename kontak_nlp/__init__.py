@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from kontak_nlp._version import __version__
 
-# Bound eagerly: the function shares its module's name, and a lazy binding could be shadowed by
-# the submodule. Segmentation is pure Python, so this import is cheap.
+# Bound eagerly, and through the kontak_nlp.segment compatibility module: the function shares that
+# module's name, so the module must be imported before the name is bound, or a later
+# `import kontak_nlp.segment` would replace the function with the module. Segmentation is pure
+# Python, so this import is cheap.
 from kontak_nlp.segment import Segmentation, Sentence, segment
 
 __all__ = [
     "DEFAULT_LABELS",
     "ArticleResult",
     "Classifier",
+    "FetchError",
     "KontakError",
     "InputError",
     "ModelLoadError",
@@ -44,13 +47,14 @@ _LAZY: dict[str, str] = {
     "DEFAULT_LABELS": "kontak_nlp.schema",
     "Prediction": "kontak_nlp.schema",
     "KontakError": "kontak_nlp.errors",
+    "FetchError": "kontak_nlp.text.fetch",
     "InputError": "kontak_nlp.errors",
     "ModelLoadError": "kontak_nlp.errors",
     "Classifier": "kontak_nlp.model",
     "classify": "kontak_nlp.api",
     "load": "kontak_nlp.api",
-    "ArticleResult": "kontak_nlp.article",
-    "classify_article": "kontak_nlp.article",
+    "ArticleResult": "kontak_nlp.text.article",
+    "classify_article": "kontak_nlp.text.article",
     "TrainConfig": "kontak_nlp.config",
     "train": "kontak_nlp.trainer",
     "evaluate": "kontak_nlp.evaluation",
@@ -58,12 +62,13 @@ _LAZY: dict[str, str] = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from kontak_nlp.api import classify, load
-    from kontak_nlp.article import ArticleResult, classify_article
     from kontak_nlp.config import TrainConfig
     from kontak_nlp.errors import InputError, KontakError, ModelLoadError
     from kontak_nlp.evaluation import evaluate
     from kontak_nlp.model import Classifier
     from kontak_nlp.schema import DEFAULT_LABELS, Prediction
+    from kontak_nlp.text.article import ArticleResult, classify_article
+    from kontak_nlp.text.fetch import FetchError
     from kontak_nlp.trainer import train
 
 

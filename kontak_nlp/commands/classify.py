@@ -23,6 +23,8 @@ _EPILOG = """\
 output rows: {"id"?, "row", "label", "score"} per input row (id when the input has an id column);
   --articles: {"article_id", "sentence_index", "start", "end", "paragraph", "boilerplate", "reason",
   "label", "score"} per unit; boilerplate units have "boilerplate": true and no label.
+  HTML articles (.html files, HTML rows, --url pages): offsets point into the extracted text.
+  --url / --urls: article_id is the URL; a page that cannot be fetched is a bad row (--on-error).
 exactly once: OUTPUT.part and OUTPUT.state.json are written chunk by chunk; after a crash or
   kill, run the same command with --resume (it checks that the input rows already done are the
   same). OUTPUT appears only when the job is complete. One job per OUTPUT (OUTPUT.lock).
@@ -44,8 +46,22 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "input", metavar="INPUT", help=".txt/.jsonl/.csv/.tsv/.parquet file, article dir, or -"
+        "input", metavar="INPUT", nargs="?",
+        help=".txt/.jsonl/.csv/.tsv/.parquet file, directory of .txt/.html articles, or - (omit with --url)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--url", action="append", default=[], metavar="URL",
+        help="fetch this news page and classify it as an article (repeatable; implies --articles)",
+    )  # fmt: skip
+    parser.add_argument("--urls", metavar="FILE", help="a file of URLs to fetch, one per line (# comments)")
+    parser.add_argument(
+        "--fetch-timeout", type=float, default=20.0, help="--url: seconds to wait per page (default: 20)"
     )
+    parser.add_argument(
+        "--max-page-bytes", type=int, default=5 * 1024 * 1024,
+        help="--url: refuse pages larger than this (default: 5 MiB)",
+    )  # fmt: skip
+    parser.add_argument("--user-agent", help="--url: User-Agent header (default: kontak-nlp/VERSION ...)")
     parser.add_argument("-o", "--output", help=".jsonl/.csv/.parquet file (default: JSONL on stdout)")
     parser.add_argument("--model", help="model directory (default: the shipped default model)")
     parser.add_argument("--text-column", default="text", help="field with the text (default: text)")
@@ -77,10 +93,21 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _fetch_options(args: argparse.Namespace) -> tuple[list[str], Any]:
+    """The URLs of ``--url`` and ``--urls FILE`` and the fetch settings."""
+    from kontak_nlp.jobs.readers import read_url_list
+    from kontak_nlp.text.fetch import DEFAULT_USER_AGENT, FetchConfig
+
+    urls = list(args.url) + (read_url_list(args.urls) if args.urls else [])
+    agent = args.user_agent or DEFAULT_USER_AGENT
+    return urls, FetchConfig(timeout=args.fetch_timeout, max_bytes=args.max_page_bytes, user_agent=agent)
+
+
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~kontak_nlp.jobs.JobConfig` of parsed arguments."""
     from kontak_nlp.jobs import JobConfig
 
+    urls, fetch = _fetch_options(args)
     return JobConfig(
         input=args.input,
         output=args.output,
@@ -98,6 +125,8 @@ def build_config(args: argparse.Namespace) -> Any:
         raw_csv=args.raw_csv,
         input_format=args.input_format,
         progress=False if args.quiet else None,
+        urls=tuple(urls),
+        fetch=fetch,
     )
 
 
@@ -120,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         logging.getLogger("kontak_nlp").setLevel(logging.WARNING)
     if args.engine == "ray":
+        if args.url or args.urls:
+            raise ValueError("--url/--urls run with --engine local only")
         from kontak_nlp.integrations.ray import run_from_args
 
         sys.stderr.write(run_from_args(args).line() + "\n")

@@ -19,7 +19,7 @@ class JobConfig:
 
     Attributes:
         input: A ``.txt``/``.jsonl``/``.csv``/``.tsv``/``.parquet`` file, a directory of ``.txt``
-            articles (with ``articles=True``) or ``"-"`` for stdin.
+            or ``.html`` articles (with ``articles=True``) or ``"-"`` for stdin; None with ``urls``.
         output: A ``.jsonl``/``.csv``/``.parquet`` file, or None (or ``"-"``) for JSONL on stdout.
         model: A model directory (or hub id); None is the shipped default model.
         text_column: The field holding the text (JSONL/CSV/Parquet).
@@ -42,6 +42,10 @@ class JobConfig:
             programs do not run it as a formula (``docs/security.md``).
         input_format: Override the format guessed from the extension (needed for odd names).
         progress: Show a progress bar; None shows it only when stderr is a terminal.
+        urls: Instead of ``input``, web pages to fetch and classify as articles (``articles`` is
+            implied); each URL is its article's id.
+        fetch: Timeout, size limit and user agent for ``urls``
+            (a :class:`~kontak_nlp.text.fetch.FetchConfig`; None: its defaults).
 
     Example:
         >>> cfg = JobConfig(input="news.jsonl", output="labels.jsonl", on_error="skip")
@@ -49,7 +53,7 @@ class JobConfig:
         'jsonl'
     """
 
-    input: str | Path
+    input: str | Path | None
     output: str | Path | None = None
     model: str | Path | None = None
     text_column: str = "text"
@@ -65,10 +69,16 @@ class JobConfig:
     raw_csv: bool = False
     input_format: str | None = None
     progress: bool | None = None
+    urls: tuple[str, ...] = ()
+    fetch: Any = None
 
     def __post_init__(self) -> None:
         if self.output in ("-", ""):
             self.output = None
+        self.urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
+        if (self.input is None) == (not self.urls):
+            raise ValueError("give exactly one of an input (file, directory or -) and URLs (--url/--urls)")
+        self.articles = self.articles or bool(self.urls)
         checks = [
             (self.on_error in ON_ERROR, f"on_error must be one of {ON_ERROR}, got {self.on_error!r}"),
             (isinstance(self.options, RuntimeOptions), "options must be a RuntimeOptions"),

@@ -13,12 +13,12 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from kontak_nlp._integrity import sha256_file
-from kontak_nlp.errors import DataError
+from kontak_nlp.errors import DataError, InputError
 from kontak_nlp.formats import JOB_INPUTS, format_of
 from kontak_nlp.jobs._formats import (
     LineReader,
@@ -40,9 +40,11 @@ __all__ = [
     "open_reader",
     "parquet_records",
     "peek_first_object",
+    "read_url_list",
     "text_problem",
 ]
 
+_ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 _PEEK_LINES = 1000
 
 
@@ -275,7 +277,8 @@ class TextArticleReader(LineReader):
 
 
 class ArticleDirReader(Reader):
-    """A directory of ``.txt`` files (searched recursively, sorted by path): one article per file.
+    """A directory of ``.txt`` and ``.html`` files (searched recursively, sorted by path): one article
+    per file; the text of an HTML page is extracted when it is segmented.
 
     The article id is the file's path relative to the directory.
     """
@@ -287,9 +290,10 @@ class ArticleDirReader(Reader):
     def __init__(self, source: str | Path, **kwargs: Any) -> None:
         super().__init__(source, **kwargs)
         assert self.path is not None
-        self.files = sorted(self.path.rglob("*.txt"), key=lambda p: p.relative_to(self.path).as_posix())
+        found = [p for p in self.path.rglob("*") if p.suffix.lower() in _ARTICLE_SUFFIXES and p.is_file()]
+        self.files = sorted(found, key=lambda p: p.relative_to(self.path).as_posix())
         if not self.files:
-            raise DataError(f"{self.source}: no .txt files in this directory")
+            raise DataError(f"{self.source}: no .txt or .html files in this directory")
 
     def __iter__(self) -> Iterator[Record]:
         assert self.path is not None
@@ -307,6 +311,64 @@ class ArticleDirReader(Reader):
             name = file.relative_to(self.path).as_posix()
             digest.update(f"{name}\0{sha256_file(file)}\n".encode("utf-8", "surrogateescape"))
         return {"input": str(self.path.resolve()), "files": len(self.files), "sha256": digest.hexdigest()}
+
+
+class UrlReader(Reader):
+    """Web pages fetched one by one: one article per URL, the URL is its id.
+
+    A page that cannot be fetched becomes a record with the reason as its problem (``--on-error``
+    decides what happens to it).
+    """
+
+    fmt = "url"
+    id_kind = "str"
+    has_ids = True
+
+    def __init__(self, urls: Sequence[str], *, fetch_config: Any = None, **kwargs: Any) -> None:
+        super().__init__("-", **kwargs)
+        self.source = f"{len(urls)} URL(s)"
+        self.urls = list(urls)
+        self.fetch_config = fetch_config
+
+    def __iter__(self) -> Iterator[Record]:
+        from kontak_nlp.text.fetch import fetch
+
+        for row, url in enumerate(self.urls):
+            try:
+                text = fetch(url, self.fetch_config).text()
+            except (DataError, InputError) as err:
+                yield Record(row, None, url, f"URL {url}", str(err))
+                continue
+            yield Record(row, text, url, f"URL {url}")
+
+    def estimate_total(self) -> int | None:
+        return len(self.urls)
+
+    def fingerprint(self) -> dict[str, Any]:
+        digest = hashlib.sha256("\n".join(self.urls).encode("utf-8")).hexdigest()
+        return {"input": "urls", "urls": len(self.urls), "listing": digest}
+
+
+def read_url_list(path: str | Path) -> list[str]:
+    """The URLs of a file, one per line; blank lines and lines starting with ``#`` are skipped.
+
+    Raises:
+        DataError: The file is missing, not UTF-8, or lists no URL.
+
+    Example:
+        >>> read_url_list("urls.txt")  # doctest: +SKIP
+        ['https://example.com/berita/1', 'https://example.com/berita/2']
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as err:
+        raise DataError(f"{path}: URL list file does not exist") from err
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: URL list is not UTF-8 text") from err
+    urls = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not urls:
+        raise DataError(f"{path}: no URLs in this file")
+    return urls
 
 
 def _article(row: int, item_id: Any, raw: bytes, where: str) -> Record:
@@ -330,7 +392,7 @@ def detect_format(source: str | Path, input_format: str | None = None, *, articl
     path = Path(source)
     if path.is_dir():
         if not articles:
-            raise DataError(f"{source}: is a directory; pass --articles to classify its .txt articles")
+            raise DataError(f"{source}: is a directory; pass --articles to classify its .txt/.html articles")
         return "dir"
     if not path.exists():
         raise DataError(f"{source}: input file does not exist")
@@ -356,8 +418,11 @@ def open_reader(
     id_column: str | None = None,
     articles: bool = False,
     chunk_size: int = 2048,
+    urls: Sequence[str] = (),
+    fetch_config: Any = None,
 ) -> Reader:
-    """Open ``source`` (a path or ``"-"``) with the reader its format needs; checks columns up front.
+    """Open ``source`` (a path or ``"-"``), or the pages at ``urls``, with the reader its format needs;
+    checks columns up front.
 
     Raises:
         DataError: Missing, unknown or undecodable file; missing text/id column.
@@ -367,6 +432,8 @@ def open_reader(
         >>> next(iter(reader)).text  # doctest: +SKIP
         'Menlu RI bertemu Menlu Jepang.'
     """
+    if urls:
+        return UrlReader(urls, fetch_config=fetch_config, text_column=text_column, id_column=id_column)
     fmt = detect_format(source, input_format, articles=articles)
     if fmt == "auto":
         fmt = _sniff_stdin()

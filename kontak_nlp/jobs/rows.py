@@ -30,7 +30,7 @@ import numpy as np
 from kontak_nlp.errors import InputError
 from kontak_nlp.jobs._formats import Record, has_lone_surrogate, text_problem
 from kontak_nlp.jobs.writers import Column
-from kontak_nlp.segment import Segmentation
+from kontak_nlp.text.segment import Segmentation
 
 ProbaFn = Callable[[list[str]], np.ndarray]
 _POSITION = re.compile(r"^texts at position \d+:? ")
@@ -198,7 +198,7 @@ def segment_record(record: Record) -> tuple[ArticleItem, int]:
         >>> units, item[2]
         (2, None)
     """
-    from kontak_nlp.segment import segment
+    from kontak_nlp.text.segment import segment
 
     problem = text_problem(record)
     if problem:
@@ -213,7 +213,7 @@ def article_rows(items: Sequence[ArticleItem], proba_fn: ProbaFn, options: RowOp
     ``items`` holds :func:`segment_record` results; bad articles have no segmentation.
 
     Example:
-        >>> from kontak_nlp.segment import segment
+        >>> from kontak_nlp.text.segment import segment
         >>> fake = lambda texts: np.tile([[0.2, 0.8]], (len(texts), 1))
         >>> item = (Record(0, "Menlu tiba. Share:"), segment("Menlu tiba. Share:"), None)
         >>> rows = article_rows([item], fake, RowOptions(("a", "b"), articles=True)).rows

@@ -292,7 +292,8 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
     paths = JobPaths.for_output(config.output) if config.output else None
     with contextlib.ExitStack() as stack:
         if paths is not None:
-            check_own_files(config.input, paths)
+            if config.input is not None:
+                check_own_files(config.input, paths)
             hold_output_lock(stack, paths)
         state = _prepare_output(config, paths)
         if paths is not None and state is not None and _complete_finalizing(paths, state):
@@ -324,6 +325,8 @@ def _open(config: JobConfig) -> Reader:
         id_column=config.id_column,
         articles=config.articles,
         chunk_size=config.chunk_size,
+        urls=config.urls,
+        fetch_config=config.fetch,
     )
 
 
