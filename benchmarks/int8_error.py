@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir, description = throughput.prepare_model(bench_args, Path(tmp))
         texts, eval_texts, _, test = throughput.prepare_texts(bench_args)
         fp32 = load_model(model_dir, RuntimeOptions(device="cpu"))
-        from kontak_nlp.backends._smooth import calibration_texts  # 512 corpus train sentences
+        from kontak_nlp.inference.onnx.smooth import calibration_texts  # 512 corpus train sentences
 
         sets = {"corpus_test": list(test["text"]), "benchmark_sentences": texts}
         sets["train_sample"] = calibration_texts()

@@ -43,7 +43,7 @@ def large_product_gflop_per_s(config: Any, dtype: Any, rows: int = 4096, calls: 
 
     import torch
 
-    from kontak_nlp._fast_bert import _Linear
+    from kontak_nlp.inference.fast_bert import _Linear
 
     hidden, inner = config.hidden_size, config.intermediate_size
     generator = torch.Generator().manual_seed(0)

@@ -4,7 +4,7 @@ Every mode runs in its own process (so peak RSS is per mode) on the same model a
 held-out sentences from the project corpus (dev and test splits, repeated up to ``--n``): the
 ``transformers`` text-classification pipeline at batch 32 (baseline), kontak torch fp32 with the
 plain transformers forward (``torch_fp32_plain``: length-sorted dynamic padding only) and with the
-fast CPU forward (``torch_fp32``, the default; see ``kontak_nlp/_fast_bert.py``), bf16 (when the
+fast CPU forward (``torch_fp32``, the default; see ``kontak_nlp/inference/fast_bert.py``), bf16 (when the
 CPU has native bf16), torch dynamic int8, ONNX Runtime fp32, ONNX Runtime dynamic int8 as shipped
 (``onnx_int8``: near-ties recomputed in fp32, see ``docs/int8.md``) and without that recheck
 (``onnx_int8_raw``). All modes are loaded first, then timed in ``--repeats`` interleaved rounds,
@@ -399,7 +399,7 @@ def selected_modes(args: argparse.Namespace) -> list[str]:
 
 def export_onnx_files(modes: list[str], model_dir: str) -> None:
     """Export (and quantize) the ONNX files up front, so the workers' RSS and load time are inference's."""
-    from kontak_nlp.backends.onnx import ensure_onnx
+    from kontak_nlp.inference.onnx.backend import ensure_onnx
 
     wanted = {_LOAD[m].get("quantize") for m in modes if _LOAD.get(m, {}).get("backend") == "onnx"}
     if "int8" in wanted:

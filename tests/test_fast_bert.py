@@ -11,7 +11,7 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from kontak_nlp import Classifier
-from kontak_nlp._fast_bert import build_fast_forward, unsupported_reason
+from kontak_nlp.inference.fast_bert import build_fast_forward, unsupported_reason
 from kontak_nlp.inference.options import cpu_can_run_bf16
 
 TEXTS = [
@@ -80,12 +80,12 @@ def test_unsupported_models_fall_back_to_transformers(tiny_model_dir: Path) -> N
 def test_a_mismatch_disables_the_fast_forward(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import kontak_nlp._fast_bert as fast_bert
+    import kontak_nlp.inference.fast_bert as fast_bert
 
     clf = Classifier.from_pretrained(tiny_model_dir, device="cpu")
     wrong_maths = lambda q, k, v, padding, heads: q * 0 + 1.0  # noqa: E731
     monkeypatch.setattr(fast_bert, "multi_head_attention", wrong_maths)
-    with caplog.at_level(logging.WARNING, logger="kontak_nlp._fast_bert"):
+    with caplog.at_level(logging.WARNING, logger="kontak_nlp.inference.fast_bert"):
         assert build_fast_forward(clf.model) is None
     assert "fast CPU forward disabled" in caplog.text
 

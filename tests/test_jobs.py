@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import kontak_nlp
+from kontak_nlp import Classifier
 from kontak_nlp.errors import DataError, InputError
 from kontak_nlp.jobs import JobConfig, JobError, iter_predictions, run_job
 from kontak_nlp.jobs import runner as runner_module
@@ -351,3 +354,22 @@ def test_config_validation() -> None:
         JobConfig("in.txt", "out.xlsx")
     with pytest.raises(ValueError, match="on_error"):
         JobConfig("in.txt", on_error="ignore")
+
+
+def test_truncation_and_empty_text_warn_once_per_call_and_per_job(
+    tiny_classifier: Classifier, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    long_text = " ".join(["menteri"] * 200)  # far past the tiny model's 64 tokens
+    with caplog.at_level(logging.WARNING, logger="kontak_nlp"):
+        kontak_nlp.classify([long_text, "", long_text], model=tiny_classifier)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("truncated" in m for m in messages) == 1
+    assert sum("empty or whitespace-only" in m for m in messages) == 1  # texts validated once
+    caplog.clear()
+    source = tmp_path / "long.txt"
+    source.write_text((long_text + "\n") * 12, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="kontak_nlp"):
+        run_job(job(tmp_path, source, chunk_size=4), model=tiny_classifier)  # 3 chunks
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("reached the model limit" in m for m in messages) == 1
+    assert any("2 more chunk(s) had texts truncated" in m for m in messages)

@@ -116,8 +116,9 @@ def test_a_planted_or_damaged_onnx_graph_is_exported_again(
     tiny_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     pytest.importorskip("onnxruntime")
-    from kontak_nlp.backends import _export
-    from kontak_nlp.backends.onnx import OnnxClassifier
+    from kontak_nlp.inference.onnx import export as _export
+
+    from kontak_nlp.inference.onnx.backend import OnnxClassifier
 
     model = Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
     other = Path(shutil.copytree(tiny_model_dir, tmp_path / "other"))

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from kontak_nlp import Classifier
-from kontak_nlp.backends import _export
-from kontak_nlp.backends.onnx import OnnxClassifier
 from kontak_nlp.inference import RuntimeOptions, load_model
+from kontak_nlp.inference.onnx import export as _export
+from kontak_nlp.inference.onnx.backend import OnnxClassifier
 from kontak_nlp.inference.recheck import RecheckStats, top2_margin
 from kontak_nlp.jobs import JobConfig, run_job
 
@@ -181,7 +181,7 @@ def test_job_on_the_onnx_backend_agrees_with_torch(model_dir: Path, tmp_path: Pa
 
 
 def test_smoothing_keeps_the_function_and_leaves_the_model_alone(torch_reference: Any) -> None:
-    from kontak_nlp.backends._smooth import SmoothedLinear, ffn_down_modules, smoothed_copy
+    from kontak_nlp.inference.onnx.smooth import SmoothedLinear, ffn_down_modules, smoothed_copy
 
     clf, want = torch_reference
     before = {k: v.clone() for k, v in clf.model.state_dict().items()}

@@ -11,7 +11,7 @@ import torch
 
 import kontak_nlp
 from kontak_nlp import Classifier, ModelLoadError
-from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+from kontak_nlp.cli._runtime import add_runtime_arguments, runtime_options
 from kontak_nlp.inference import RuntimeOptions, load_model
 from kontak_nlp.inference.loader import default_model_path, model_source
 from kontak_nlp.inference.options import resolve_device

@@ -60,7 +60,7 @@ def test_retrain_three_labels_then_warm_start_onto_four(tiny_model_dir: Path, tm
     assert accuracy(clf3, rows3) > 0.6  # chance is 1/3
     saved = Classifier.from_pretrained(tmp_path / "m3", device="cpu")
     np.testing.assert_allclose(saved.predict_proba(["a b c"]), clf3.predict_proba(["a b c"]), atol=1e-5)
-    for name in ("README.md", "training_args.json", "labels.json", "config.json", "model.safetensors"):
+    for name in ("README.md", "training_args.json", "config.json", "model.safetensors"):
         assert (tmp_path / "m3" / name).exists(), name
 
     head3 = clf3.model.classifier.weight.detach().clone()
@@ -75,7 +75,8 @@ def test_retrain_three_labels_then_warm_start_onto_four(tiny_model_dir: Path, tm
     clf4b = train(toy_config(tmp_path / "m4b", from_model=str(tmp_path / "m3"), labels=four), rows4, rows4)
     assert clf4b.predict_proba(["x"]).shape == (1, 4)
     assert accuracy(clf4b, rows4) > 0.5  # chance is 1/4
-    assert json.loads((tmp_path / "m4b" / "labels.json").read_text()) == four
+    id2label = json.loads((tmp_path / "m4b" / "config.json").read_text())["id2label"]
+    assert [id2label[str(i)] for i in range(4)] == four and not (tmp_path / "m4b" / "labels.json").exists()
 
 
 def test_lora_adapter_roundtrip_and_merged_pipeline(tiny_model_dir: Path, tmp_path: Path) -> None:

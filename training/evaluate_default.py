@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from kontak_nlp import Classifier, TrainConfig
-from kontak_nlp._integrity import write_checksums
+from kontak_nlp.checksums import write_checksums
 from kontak_nlp.evaluation import evaluate, write_report
 from kontak_nlp.inference.loader import DEFAULT_MODEL_DIR
-from kontak_nlp.model_card import RESULTS_FILE, write_model_card
+from kontak_nlp.training.model_card import RESULTS_FILE, write_model_card
 
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("evaluate_default")
@@ -102,7 +102,8 @@ def run(model_dir: Path, n_bootstrap: int) -> dict[str, Any]:
 def refresh_cards(model_dir: Path, results: dict[str, Any]) -> None:
     """Write eval_results.json and the model card into the model dir and its adapter dir."""
     config = TrainConfig.from_file(model_dir / "training_args.json")
-    labels = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))
+    config_json = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    labels = [name for _, name in sorted(config_json["id2label"].items(), key=lambda kv: int(kv[0]))]
     history = json.loads((model_dir / "train_history.json").read_text(encoding="utf-8"))
     for directory in (model_dir, model_dir / "adapter"):
         if directory.is_dir():

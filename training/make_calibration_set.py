@@ -1,6 +1,6 @@
 """Write ``kontak_nlp/resources/calibration.txt``: 512 corpus training sentences for int8 calibration.
 
-The int8 ONNX export (``kontak_nlp/backends/_export.py``) runs these through the fp32 model once to
+The int8 ONNX export (``kontak_nlp/inference/onnx/_export.py``) runs these through the fp32 model once to
 measure activation ranges for SmoothQuant-style smoothing. They come from the project's own corpus
 (train split only), seeded, so the file is reproducible.
 

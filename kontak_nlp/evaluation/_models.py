@@ -149,7 +149,7 @@ def _pipeline_log_proba(
     pipe: Any, texts: list[str], labels: list[str], batch_size: int, show_progress_bar: bool | None
 ) -> np.ndarray:
     """Log-probabilities from a text-classification pipeline, columns in ``labels`` order."""
-    from kontak_nlp._predict import _hide_bar
+    from kontak_nlp.inference.predictor import _hide_bar
 
     index = {name: j for j, name in enumerate(labels)}
     proba = np.zeros((len(texts), len(labels)), dtype=np.float64)
@@ -161,7 +161,7 @@ def _pipeline_log_proba(
 
 
 def _call_in_blocks(predict: Any, texts: list[str], show_progress_bar: bool | None) -> list[str]:
-    from kontak_nlp._predict import _hide_bar
+    from kontak_nlp.inference.predictor import _hide_bar
 
     starts = range(0, len(texts), _CALLABLE_BLOCK)
     predictions: list[str] = []

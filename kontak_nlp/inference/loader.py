@@ -110,10 +110,10 @@ def load_model(model: Any = None, options: RuntimeOptions | None = None) -> Any:
 
 def _load(source: Path | str, options: RuntimeOptions, resolved: Any, threads: int | None) -> Any:
     if options.backend == "onnx":
-        from kontak_nlp.backends.onnx import OnnxClassifier
+        from kontak_nlp.inference.onnx.backend import OnnxClassifier
 
         return OnnxClassifier.from_pretrained(source, options, device=str(resolved.device), threads=threads)
-    from kontak_nlp.model import Classifier
+    from kontak_nlp.inference.torch_backend import Classifier
 
     return Classifier.from_pretrained(
         source, device=str(resolved.device), precision=resolved.precision, batch_size=options.batch_size

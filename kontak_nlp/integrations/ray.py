@@ -340,7 +340,7 @@ def run_from_args(args: argparse.Namespace) -> JobSummary:
     Example:
         >>> summary = run_from_args(parser.parse_args([...]))  # doctest: +SKIP
     """
-    from kontak_nlp.commands._runtime import runtime_options
+    from kontak_nlp.cli._runtime import runtime_options
 
     if args.input == "-" or not args.output:
         raise ValueError("--engine ray reads files and writes a directory: pass INPUT and -o OUTPUT")

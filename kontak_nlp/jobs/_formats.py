@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kontak_nlp._inputs import describe_bad_text, find_surrogate
-from kontak_nlp._integrity import sha256_file
+from kontak_nlp.checksums import sha256_file
 from kontak_nlp.errors import DataError
+from kontak_nlp.inference.texts import describe_bad_text, find_surrogate
 
 _MAGIC = {
     b"\x1f\x8b": "gzip-compressed; decompress it first (e.g. zcat FILE | kontak-nlp classify - ...)",

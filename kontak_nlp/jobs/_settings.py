@@ -49,8 +49,8 @@ def settings_after_load(config: JobConfig, model: Any, precision: str, options: 
 
 def model_key(config: JobConfig, model: Any) -> str:
     """The model's checksum (a local directory) or its name (a hub id), without loading it."""
-    from kontak_nlp.backends._export import model_checksum
     from kontak_nlp.inference.loader import model_source
+    from kontak_nlp.inference.onnx.export import model_checksum
 
     source = (getattr(model, "source", None) if model is not None else None) or model_source(config.model)
     source = str(source)
@@ -62,8 +62,8 @@ def model_labels(config: JobConfig, model: Any) -> list[str] | None:
     (ModelLoadError for a missing or broken model directory; None for a hub id)."""
     if model is not None:
         return list(model.labels)
-    from kontak_nlp._model_io import peek_labels
     from kontak_nlp.inference.loader import model_source
+    from kontak_nlp.inference.model_io import peek_labels
 
     return peek_labels(model_source(config.model))
 

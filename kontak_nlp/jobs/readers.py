@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kontak_nlp._integrity import sha256_file
+from kontak_nlp.checksums import sha256_file
 from kontak_nlp.errors import DataError, InputError
 from kontak_nlp.formats import JOB_INPUTS, format_of
 from kontak_nlp.jobs._formats import (

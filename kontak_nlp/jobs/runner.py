@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kontak_nlp._inputs import describe_bad_text
-from kontak_nlp._predict import PredictorBase
 from kontak_nlp.errors import InputError
+from kontak_nlp.inference.predictor import PredictorBase
+from kontak_nlp.inference.texts import describe_bad_text
 from kontak_nlp.jobs._formats import Reader, Record
 from kontak_nlp.jobs._guards import InputTracker, check_own_files, hold_output_lock, skip_committed
 from kontak_nlp.jobs._settings import (
@@ -58,8 +58,8 @@ def iter_predictions(
 
     Args:
         texts: Any iterable of strings.
-        model: A :class:`~kontak_nlp.Classifier`, an :class:`~kontak_nlp.backends.onnx.OnnxClassifier`,
-            or a model directory, ``"default"``/None (loaded with :func:`kontak_nlp.load`).
+        model: A loaded model (torch :class:`~kontak_nlp.Classifier` or ONNX), or a model directory,
+            ``"default"``/None (loaded with :func:`kontak_nlp.load`).
         chunk_size: Texts per chunk.
         batch_size: Texts per forward pass (None: the model's option).
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kontak_nlp._version import __version__
-from kontak_nlp.config import TrainConfig
+from kontak_nlp.training.config import TrainConfig
 
 RESULTS_FILE = "eval_results.json"
 

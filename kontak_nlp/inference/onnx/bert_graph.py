@@ -2,8 +2,8 @@
 
 The classification head reads only the first token's final hidden state, so the last layer's
 query, attention output and feed-forward products are run for that token alone (about 1/13 of
-the encoder's work saved), as in :mod:`kontak_nlp._fast_bert`. Everything else calls the model's
-own submodules, so replaced modules (the int8 smoothing of :mod:`kontak_nlp.backends._smooth`)
+the encoder's work saved), as in :mod:`kontak_nlp.inference.fast_bert`. Everything else calls the model's
+own submodules, so replaced modules (the int8 smoothing of :mod:`kontak_nlp.inference.onnx.smooth`)
 are exported as they are. Logits equal the transformers forward to float rounding; the ONNX tests
 compare them.
 """
@@ -22,7 +22,7 @@ def supports_first_token_graph(model: Any) -> bool:
         >>> supports_first_token_graph(torch.nn.Linear(2, 2))
         False
     """
-    from kontak_nlp._fast_bert import architecture_issue
+    from kontak_nlp.inference.fast_bert import architecture_issue
 
     return architecture_issue(model) is None
 
@@ -54,7 +54,7 @@ class FirstTokenLogits(torch.nn.Module):
 
 def _layer(layer: Any, queries: torch.Tensor, hidden: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
     """One BERT layer whose outputs are computed for ``queries`` rows, attending over ``hidden``."""
-    from kontak_nlp._fast_bert import multi_head_attention
+    from kontak_nlp.inference.fast_bert import multi_head_attention
 
     attention = layer.attention.self
     query, key, value = attention.query(queries), attention.key(hidden), attention.value(hidden)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from kontak_nlp._predict import PredictorBase
-from kontak_nlp.backends._export import DEFAULT_OPSET, ensure_onnx
 from kontak_nlp.errors import ModelLoadError
+from kontak_nlp.inference.onnx.export import DEFAULT_OPSET, ensure_onnx
 from kontak_nlp.inference.options import RuntimeOptions
+from kontak_nlp.inference.predictor import PredictorBase
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def _checked_session(model_file: Path, device: str, num_threads: int | None) -> 
 def _tokenizer_dir(path: Path) -> Path:
     if (path / "tokenizer_config.json").exists() or (path / "tokenizer.json").exists():
         return path
-    from kontak_nlp._model_io import KONTAK_CONFIG, _read_json
     from kontak_nlp.backbone import resolve_base
+    from kontak_nlp.inference.model_io import KONTAK_CONFIG, _read_json
 
     return Path(resolve_base(_read_json(path / KONTAK_CONFIG).get("base")))
 
@@ -77,7 +77,7 @@ class OnnxClassifier(PredictorBase):
     """
 
     def __init__(self, session: Any, tokenizer: Any, config: Any, *, max_length: int | None = None) -> None:
-        from kontak_nlp._model_io import model_max_length
+        from kontak_nlp.inference.model_io import model_max_length
 
         self.session, self.tokenizer, self._config = session, tokenizer, config
         self.max_length = max_length or model_max_length(SimpleNamespace(config=config), tokenizer)
@@ -119,7 +119,7 @@ class OnnxClassifier(PredictorBase):
         """
         from transformers import AutoConfig, AutoTokenizer
 
-        from kontak_nlp._model_io import check_model_dir
+        from kontak_nlp.inference.model_io import check_model_dir
 
         options = options or RuntimeOptions(backend="onnx")
         local = Path(path)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from kontak_nlp import _model_io
-from kontak_nlp._predict import PredictorBase
+from kontak_nlp.inference import model_io as _model_io
 from kontak_nlp.inference.options import RuntimeOptions
+from kontak_nlp.inference.predictor import PredictorBase
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Classifier(PredictorBase):
         batch_size: Texts per forward pass when a call does not say.
         max_length: Token limit per text; longer texts are truncated with one warning per call.
         fast_path: On the CPU, run BERT-architecture models (e5, IndoBERT) in fp32 or bf16 through
-            :mod:`kontak_nlp._fast_bert` (pre-packed oneDNN weights, first-token-only last layer;
+            :mod:`kontak_nlp.inference.fast_bert` (pre-packed oneDNN weights, first-token-only last layer;
             logits equal to the transformers forward within float noise). False always uses the
             plain transformers forward.
 
@@ -152,7 +152,7 @@ class Classifier(PredictorBase):
         dtype = {None: torch.float32, torch.bfloat16: torch.bfloat16}.get(self._autocast_dtype, "other")
         if not self.fast_path or self.device.type != "cpu" or dtype == "other":
             return None
-        from kontak_nlp._fast_bert import build_fast_forward, weights_signature
+        from kontak_nlp.inference.fast_bert import build_fast_forward, weights_signature
 
         key = (id(self.model), weights_signature(self.model), dtype)
         if self._fast is None or self._fast[0] != key:

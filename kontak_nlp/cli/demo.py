@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+from kontak_nlp.cli._runtime import add_runtime_arguments, runtime_options
 
 
 def add_parser(subparsers: Any) -> None:

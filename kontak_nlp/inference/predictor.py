@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from kontak_nlp._inputs import coerce_texts, describe_bad_text
 from kontak_nlp.errors import InputError
 from kontak_nlp.inference.batching import length_sorted_batches, pad_batch, softmax
 from kontak_nlp.inference.options import RuntimeOptions
 from kontak_nlp.inference.recheck import RecheckStats, top2_margin
+from kontak_nlp.inference.texts import coerce_texts, describe_bad_text
 from kontak_nlp.schema import Prediction
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class PredictorBase:
     @property
     def labels(self) -> list[str]:
         """Label names in column order of :meth:`predict_proba` (read from ``config.id2label``)."""
-        from kontak_nlp._model_io import ordered_labels
+        from kontak_nlp.inference.model_io import ordered_labels
 
         return ordered_labels(self.config)
 

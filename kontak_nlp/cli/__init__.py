@@ -19,7 +19,7 @@ from kontak_nlp.errors import BackboneError, DataError, InputError, KontakError,
 
 logger = logging.getLogger("kontak_nlp")
 
-#: Modules under kontak_nlp.commands that each provide ``add_parser(subparsers)``.
+#: Modules under kontak_nlp.cli that each provide ``add_parser(subparsers)``.
 COMMANDS: tuple[str, ...] = ("classify", "evaluate", "train", "demo")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_MODEL, EXIT_DATA, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"kontak_nlp.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"kontak_nlp.cli.{name}").add_parser(subparsers)
     return parser
 
 
@@ -86,7 +86,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
         sys.stderr.write(f"kontak-nlp: error: {message}\n")
         return exit_code_for(error)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

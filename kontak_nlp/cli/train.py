@@ -8,22 +8,23 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-_FLAG_TO_FIELD = {
-    "base": "base",
-    "from_model": "from_model",
-    "labels": "labels",
-    "text_column": "text_column",
-    "label_column": "label_column",
-    "group_column": "group_column",
-    "epochs": "epochs",
-    "lr": "lr",
-    "batch_size": "batch_size",
-    "seed": "seed",
-    "max_length": "max_length",
-    "method": "method",
-    "save_format": "save_format",
-    "num_threads": "num_threads",
-}
+#: TrainConfig fields that have a flag of the same name (``--from-model`` sets ``from_model``).
+_FIELD_FLAGS = (
+    "base",
+    "from_model",
+    "labels",
+    "text_column",
+    "label_column",
+    "group_column",
+    "epochs",
+    "lr",
+    "batch_size",
+    "seed",
+    "max_length",
+    "method",
+    "save_format",
+    "num_threads",
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -60,15 +61,15 @@ def add_parser(subparsers: Any) -> None:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Merge --config, --set and explicit flags (highest priority) into a TrainConfig."""
-    from kontak_nlp.config import TrainConfig, apply_overrides
+    from kontak_nlp.training.config import TrainConfig, apply_overrides
 
     base = (
         TrainConfig.from_file(args.config, args.set).to_dict()
         if args.config
         else apply_overrides({}, args.set)
     )
-    for flag, field in _FLAG_TO_FIELD.items():
-        value = getattr(args, flag)
+    for field in _FIELD_FLAGS:
+        value = getattr(args, field)
         if value is not None:
             base[field] = value
     base["output_dir"] = args.out
@@ -77,7 +78,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Train and report where the model went."""
-    from kontak_nlp.trainer import train
+    from kontak_nlp.training.trainer import train
 
     config = build_config(args)
     clf = train(config, args.data, args.dev, resume=args.resume)

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from kontak_nlp._integrity import verify_checksums, write_checksums
 from kontak_nlp._model_safety import check_labels_file, check_no_code
+from kontak_nlp.checksums import verify_checksums, write_checksums
 from kontak_nlp.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from kontak_nlp import _model_io
-from kontak_nlp.config import TrainConfig
 from kontak_nlp.data import check_columns, check_label_counts, check_texts, read_table, resolve_labels
 from kontak_nlp.errors import DataError
-from kontak_nlp.model import Classifier
+from kontak_nlp.inference import model_io as _model_io
+from kontak_nlp.inference.torch_backend import Classifier
+from kontak_nlp.training.config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -256,8 +256,8 @@ def _build_trainer(
 ) -> Any:
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
-    from kontak_nlp._trainer_loss import WeightedLossTrainer, compute_metrics
     from kontak_nlp.context import encode
+    from kontak_nlp.training.loss import WeightedLossTrainer, compute_metrics
 
     def tokenize(batch: dict[str, list[Any]]) -> dict[str, Any]:
         ids = encode(tokenizer, batch["text"], batch.get("context"), config.max_length)
@@ -322,7 +322,7 @@ def _calibrate(clf: Classifier, dev_ds: Any, config: TrainConfig) -> None:
 
 
 def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], history: list[dict]) -> None:
-    from kontak_nlp.model_card import write_model_card
+    from kontak_nlp.training.model_card import write_model_card
 
     targets = {
         "merged": [(out, True)],
@@ -332,11 +332,8 @@ def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], hi
     for directory, merged in targets[config.save_format]:
         clf.save_pretrained(directory, merged=merged)
         config.save(directory / "training_args.json")
-        (directory / "labels.json").write_text(
-            json.dumps(labels, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
         (directory / "train_history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
         write_model_card(directory, config, labels, history=history)
-        from kontak_nlp._integrity import write_checksums
+        from kontak_nlp.checksums import write_checksums
 
         write_checksums(directory)

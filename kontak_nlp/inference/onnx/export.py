@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kontak_nlp.checksums import CHECKSUM_FILE
 from kontak_nlp.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 17
 HOME_ENV = "KONTAK_NLP_HOME"  # as kontak_nlp.backbone.HOME_ENV (not imported: that pulls in platformdirs)
-_CHECKSUM_FILE = "checksums.json"
 _HASHED = ("config.json", "model.safetensors", "adapter_model.safetensors", "adapter_config.json")
 
 
@@ -43,8 +43,8 @@ def model_checksum(path: str | Path) -> str:
     if not local.is_dir():
         digest.update(str(path).encode("utf-8"))
         return digest.hexdigest()
-    listing = local / _CHECKSUM_FILE
-    names = [_CHECKSUM_FILE] if listing.exists() else [n for n in _HASHED if (local / n).exists()]
+    listing = local / CHECKSUM_FILE
+    names = [CHECKSUM_FILE] if listing.exists() else [n for n in _HASHED if (local / n).exists()]
     for name in names:
         digest.update(name.encode("utf-8") + b"\0")
         with open(local / name, "rb") as handle:
@@ -110,7 +110,7 @@ def graph_record(target: Path) -> Path:
 
 
 def _describe(file: Path) -> dict[str, Any]:
-    from kontak_nlp._integrity import sha256_file
+    from kontak_nlp.checksums import sha256_file
 
     return {"sha256": sha256_file(file), "size": file.stat().st_size}
 
@@ -157,12 +157,12 @@ def _publishing(target: Path) -> Iterator[Path]:
 def _logits_module(model: Any) -> Any:
     """Wrap a sequence classifier so the graph maps (input_ids, attention_mask) to logits.
 
-    BERT classifiers get :class:`~kontak_nlp.backends._bert_graph.FirstTokenLogits` (the last
+    BERT classifiers get :class:`~kontak_nlp.inference.onnx.bert_graph.FirstTokenLogits` (the last
     layer computed for the first token only); other architectures their own forward.
     """
     import torch
 
-    from kontak_nlp.backends._bert_graph import FirstTokenLogits, supports_first_token_graph
+    from kontak_nlp.inference.onnx.bert_graph import FirstTokenLogits, supports_first_token_graph
 
     if supports_first_token_graph(model):
         return FirstTokenLogits(model).eval()
@@ -239,7 +239,7 @@ def encoder_weight_nodes(model_file: Path) -> list[str]:
 def quantize_int8(source: Path, target: Path) -> Path:
     """Dynamic int8 quantization (int8 weights per channel, activations quantized on the fly) of the
     encoder's weight matrix products; see :func:`encoder_weight_nodes`. :func:`ensure_onnx` passes
-    a graph exported from a smoothed model (:mod:`kontak_nlp.backends._smooth`).
+    a graph exported from a smoothed model (:mod:`kontak_nlp.inference.onnx.smooth`).
 
     Example:
         >>> quantize_int8(Path("model.onnx"), Path("model-int8.onnx"))  # doctest: +SKIP
@@ -290,13 +290,13 @@ def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: i
             target,
             graph_record(target).name,
         )
-    from kontak_nlp.model import Classifier
+    from kontak_nlp.inference.torch_backend import Classifier
 
     clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
     try:
         if quantize is None:
             return export_onnx(clf.model, clf.tokenizer, target, opset=opset)
-        from kontak_nlp.backends._smooth import smooth_for_int8
+        from kontak_nlp.inference.onnx.smooth import smooth_for_int8
 
         smoothed = smooth_for_int8(clf.model, clf.tokenizer)  # our own fresh copy: smooth in place
         with tempfile.TemporaryDirectory(dir=folder, prefix=".smoothed-") as tmp:

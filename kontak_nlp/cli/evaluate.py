@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+from kontak_nlp.cli._runtime import add_runtime_arguments, runtime_options
 
 logger = logging.getLogger(__name__)
 

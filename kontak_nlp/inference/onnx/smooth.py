@@ -70,7 +70,7 @@ def input_absmax(
     model: torch.nn.Module, tokenizer: Any, texts: Sequence[str], modules: dict[str, torch.nn.Linear]
 ) -> dict[str, torch.Tensor]:
     """Per-input-channel max ``|x|`` of each module in ``modules`` over ``texts`` (fp32 forward)."""
-    from kontak_nlp.model import Classifier
+    from kontak_nlp.inference.torch_backend import Classifier
 
     stats: dict[str, torch.Tensor] = {}
 

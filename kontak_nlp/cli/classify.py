@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from kontak_nlp.commands._runtime import add_runtime_arguments, runtime_options
+from kontak_nlp.cli._runtime import add_runtime_arguments, runtime_options
 
 logger = logging.getLogger(__name__)
 
