@@ -76,7 +76,7 @@ def _optional_json(file: Path) -> Any:
 
 
 def check_labels_file(directory: Path, labels: list[str]) -> None:
-    """``labels.json`` (older model directories have one; when present) must list ``config.json``'s labels in order.
+    """``labels.json`` (older model directories have one) must list ``config.json``'s labels in order.
 
     Example:
         >>> check_labels_file(Path("/nonexistent"), ["a", "b"])

@@ -117,7 +117,6 @@ def test_a_planted_or_damaged_onnx_graph_is_exported_again(
 ) -> None:
     pytest.importorskip("onnxruntime")
     from kontak_nlp.inference.onnx import export as _export
-
     from kontak_nlp.inference.onnx.backend import OnnxClassifier
 
     model = Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
