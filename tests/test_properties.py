@@ -114,6 +114,8 @@ def csv_safe(text: str) -> str:
 def test_the_job_reader_and_runner_keep_every_row(rows: list[str], suffix: str) -> None:
     if suffix == ".csv":
         rows = [csv_safe(text) for text in rows]
+    else:  # JSON joins an escaped high+low surrogate pair into one character, as every JSON reader does
+        rows = [json.loads(json.dumps(text)) for text in rows]
     with tempfile.TemporaryDirectory() as tmp:
         source, out = Path(tmp) / f"in{suffix}", Path(tmp) / "out.jsonl"
         write_input(source, rows)
