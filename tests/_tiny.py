@@ -49,3 +49,45 @@ def build_tiny_model(directory: Path, labels: Sequence[str] = DEFAULT_LABELS, se
     model = BertForSequenceClassification(config)
     Classifier(model, tokenizer, device="cpu").save_pretrained(directory)
     return directory
+
+
+def build_word_sense_model(directory: Path, synonyms: dict[str, list[str]], seed: int = 0) -> Path:
+    """A tiny encoder that stands in for a pretrained one: it "knows" which words mean the same.
+
+    A random tiny encoder cannot generalise from a few dozen rows whatever the training recipe; a
+    pretrained one such as e5-small can, because words of similar meaning have similar embeddings.
+    Here the words of each group in ``synonyms`` share an embedding direction (plus noise), other
+    words are random, and both layers average the sentence (uniform attention, identity value and
+    output projections, no feed-forward), so the first token carries a bag of word meanings. The
+    pooler and the head are random: training has to learn them.
+    """
+    build_tiny_model(directory, seed=seed)
+    model = BertForSequenceClassification.from_pretrained(directory)
+    tokenizer = BertTokenizerFast.from_pretrained(directory)
+    hidden = model.config.hidden_size
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        embeddings = model.bert.embeddings
+        embeddings.word_embeddings.weight.normal_(0.0, 1.0)
+        embeddings.position_embeddings.weight.zero_()
+        embeddings.token_type_embeddings.weight.zero_()
+        for words in synonyms.values():
+            direction = torch.randn(hidden)
+            for word in words:
+                row = tokenizer.convert_tokens_to_ids(word)
+                embeddings.word_embeddings.weight[row] = direction + 0.5 * torch.randn(hidden)
+        for layer in model.bert.encoder.layer:
+            attention = layer.attention
+            for linear in (
+                attention.self.query,
+                attention.self.key,
+                layer.intermediate.dense,
+                layer.output.dense,
+            ):
+                linear.weight.zero_()
+                linear.bias.zero_()
+            for linear in (attention.self.value, attention.output.dense):
+                linear.weight.copy_(torch.eye(hidden))
+                linear.bias.zero_()
+    Classifier(model, tokenizer, device="cpu").save_pretrained(directory)
+    return directory

@@ -6,9 +6,12 @@ from typing import Any
 
 import numpy as np
 
+#: The range :func:`fit_temperature` searches; a result at either end means the fit failed.
+TEMPERATURE_BOUNDS = (0.05, 20.0)
+
 
 def fit_temperature(
-    logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
+    logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = TEMPERATURE_BOUNDS
 ) -> float:
     """The temperature ``T`` minimising the negative log-likelihood of ``softmax(logits / T)``.
 

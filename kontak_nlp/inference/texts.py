@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from kontak_nlp.errors import InputError
@@ -32,6 +34,51 @@ def find_surrogate(text: str) -> int | None:
     """
     match = _SURROGATE.search(text)
     return None if match is None else match.start()
+
+
+def _not_texts(texts: Any, argument: str) -> str | None:
+    """Why ``texts`` is a container whose iteration would not give its texts (None when it is fine).
+
+    A DataFrame iterates over its column names, a dict over its keys, a ``datasets.Dataset`` over row
+    dicts and a path over nothing useful: each would be classified silently wrong.
+    """
+    kind = type(texts).__name__
+    if kind == "DataFrame" and hasattr(texts, "columns"):
+        columns = list(texts.columns)[:5]
+        return (
+            f"{argument} is a DataFrame (iterating it gives the column names {columns}); pass the text "
+            "column, e.g. classify(df['text'])"
+        )
+    if kind in ("Dataset", "IterableDataset") and hasattr(texts, "column_names"):
+        return f"{argument} is a datasets.Dataset; pass its text column, e.g. classify(ds['text'])"
+    if isinstance(texts, Mapping):
+        return (
+            f"{argument} is a {kind} (iterating it gives its keys); pass the texts themselves, "
+            "e.g. classify(list(d.values()))"
+        )
+    if isinstance(texts, os.PathLike):
+        return (
+            f"{argument} is a path ({os.fspath(texts)!r}), not text; read the file first, e.g. "
+            "classify(Path(p).read_text().splitlines()), use classify_article(Path(p)) for an article, "
+            "or `kontak-nlp classify FILE` for a file of sentences"
+        )
+    return None
+
+
+def existing_file(text: str) -> Path | None:
+    """The file ``text`` names, when it is a short one-line string naming an existing file.
+
+    Example:
+        >>> existing_file("Menlu RI bertemu Menlu Jepang.") is None
+        True
+    """
+    if len(text) > 1024 or "\n" in text or not text.strip():
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte...
+        return None
 
 
 def describe_bad_text(value: Any) -> str | None:
@@ -67,6 +114,15 @@ def coerce_texts(texts: Any, *, argument: str = "texts") -> tuple[list[str], boo
         >>> coerce_texts(["a", "b"])
         (['a', 'b'], False)
     """
+    if isinstance(texts, str) and existing_file(texts) is not None:
+        raise InputError(
+            f"{argument} {texts!r} is the name of an existing file, not a sentence; read it first, "
+            f"e.g. classify(Path({texts!r}).read_text().splitlines()), or pass "
+            "classify_article(Path(...)) an article file"
+        )
+    problem = None if isinstance(texts, str) else _not_texts(texts, argument)
+    if problem is not None:
+        raise InputError(problem)
     if isinstance(texts, (bytes, bytearray)):
         raise InputError(f"{argument} is bytes; decode it to str first")
     if texts is None:
@@ -100,3 +156,33 @@ def _warn_empty(values: list[str], argument: str) -> None:
             argument,
             shown,
         )
+
+
+def article_text(article: Any) -> str:
+    """The text of one article given as a ``str`` or read from a path (``pathlib.Path``, UTF-8).
+
+    A ``str`` that names an existing file is refused: it is almost surely a file name passed by
+    mistake, and classifying the name would give a silently wrong result.
+
+    Example:
+        >>> article_text("JAKARTA - Menlu RI bertemu Menlu Jepang.")[:7]
+        'JAKARTA'
+    """
+    if isinstance(article, os.PathLike):
+        path = Path(article)
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: not UTF-8 text ({err}); convert it to UTF-8 first") from err
+        except OSError as err:
+            raise InputError(f"{path}: cannot read the article file ({err.strerror or err})") from err
+    if not isinstance(article, str):
+        raise InputError(
+            f"text has type {type(article).__name__}; classify_article expects one str or a pathlib.Path"
+        )
+    if existing_file(article) is not None:
+        raise InputError(
+            f"text {article!r} is the name of an existing file, not article text; pass "
+            f"classify_article(Path({article!r})) to read it"
+        )
+    return article

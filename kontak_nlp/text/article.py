@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from kontak_nlp.errors import InputError
+from kontak_nlp.inference.texts import article_text
 from kontak_nlp.text.fetch import FetchConfig, fetch_page
 from kontak_nlp.text.html import Page
 from kontak_nlp.text.segment import Sentence, segment
@@ -116,7 +118,7 @@ def _unit_html(unit: LabeledSentence | Sentence) -> str:
 
 
 def classify_article(
-    text: str | None = None,
+    text: str | os.PathLike[str] | None = None,
     *,
     url: str | None = None,
     format: str = "auto",
@@ -129,7 +131,9 @@ def classify_article(
     """Segment an article, drop its site furniture and classify each remaining sentence.
 
     Args:
-        text: The article as one string: plain or scraped text, markdown, or a page's HTML.
+        text: The article as one string: plain or scraped text, markdown, or a page's HTML; or a
+            ``pathlib.Path`` to a UTF-8 file, which is read. A ``str`` that names an existing file
+            raises :class:`~kontak_nlp.InputError` (pass ``Path(name)`` to read the file).
         url: Instead of ``text``, the address of a news page to fetch (HTML).
         format: ``"auto"``, ``"text"`` or ``"html"`` (see :func:`kontak_nlp.segment`).
         fetch_config: Timeout, size limit and user agent for ``url``.
@@ -137,7 +141,8 @@ def classify_article(
             (loaded by :func:`kontak_nlp.load` with the default runtime options unless ``device``).
 
     Raises:
-        InputError: Neither or both of ``text`` and ``url``; ``text`` not a str; a page without text.
+        InputError: Neither or both of ``text`` and ``url``; ``text`` not a str or path, a file name
+            given as a str, an unreadable file; a page without text.
         FetchError: ``url`` could not be fetched (the message says why).
 
     Example:
@@ -153,10 +158,8 @@ def classify_article(
     if url is not None:
         page = fetch_page(url, fetch_config)
         seg = dataclasses.replace(segment(page.text, format="text"), page=page)
-    elif isinstance(text, str):
-        seg = segment(text, format=format)
     else:
-        raise InputError(f"text has type {type(text).__name__}; classify_article expects one str")
+        seg = segment(article_text(text), format=format)
     sentences = list(seg.sentences)
     labeled: list[LabeledSentence] = []
     if sentences:

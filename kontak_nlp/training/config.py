@@ -17,6 +17,8 @@ else:  # pragma: no cover
 
 _METHODS = ("lora", "full")
 _SAVE_FORMATS = ("merged", "adapter", "both")
+#: Models ``add_to`` can extend with new labels: the shipped default model and its corpus.
+ADD_TO = ("default",)
 
 
 @dataclass
@@ -34,12 +36,27 @@ class TrainConfig:
             keeps groups together when a dev split is carved out of the training data.
         method: ``"lora"`` (PEFT LoRA adapters + a trained head) or ``"full"`` fine-tuning.
         lora_r / lora_alpha / lora_dropout: LoRA hyper-parameters.
-        epochs, lr, batch_size, max_length, weight_decay, warmup_ratio, seed: The usual.
+        epochs, lr, batch_size, max_length, weight_decay, warmup_ratio, seed: The usual. ``None``
+            (the default for ``epochs``, ``lr`` and ``batch_size``) chooses a value from the size of
+            the training data (see :func:`kontak_nlp.train_plan.plan_training`); the values used are
+            saved in ``training_args.json``.
         class_weighting: ``"balanced"`` weights the loss by inverse class frequency, ``"none"`` does not.
-        early_stopping_patience: Epochs without dev macro-F1 improvement before stopping (0 = off).
+        early_stopping_patience: Epochs without dev macro-F1 improvement before stopping (0 = off;
+            None: 2 when the dev split is large enough to select on, else off).
         dev_fraction: Share of training groups held out as dev when no dev data is given.
-        calibrate: Fit a temperature on dev and store it in the model config.
-        save_format: ``"merged"`` (plain HF directory), ``"adapter"`` (small, needs the base) or ``"both"``.
+        min_dev_rows: The smallest dev split carved out of the training data (None: 2 per label, at
+            least 6). Data too small to keep it and 2 training rows per label is refused.
+        calibrate: Fit a temperature on dev and store it in the model config (skipped, with a
+            warning, when dev has fewer than ``min_calibration_rows`` rows).
+        min_calibration_rows: Dev rows needed to fit the calibration temperature.
+        save_format: ``"adapter"`` (LoRA adapters and head, a few MB; needs the base encoder, which for
+            ``base="default"`` is embedded), ``"merged"`` (plain HF directory, ~470 MB for e5-small,
+            loads with ``transformers.pipeline``) or ``"both"``. None: ``"adapter"`` for LoRA from a
+            base encoder, else ``"merged"``.
+        keep_checkpoints: Keep ``output_dir/checkpoints`` after a finished run (they are always kept
+            when training is interrupted, for ``resume``).
+        add_to: ``"default"``: train the shipped model's four labels plus the labels of your data, on
+            the shipped corpus (train and dev splits) and your rows together.
         num_threads: torch CPU threads (None leaves torch's default).
         context: ``"none"`` (sentences alone) or ``"article"``: each sentence is read with its article's
             headline and previous sentence as a second segment (needs ``group_column`` and
@@ -64,18 +81,22 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1
-    epochs: float = 6.0
+    epochs: float | None = None
     lr: float | None = None
-    batch_size: int = 32
+    batch_size: int | None = None
     max_length: int = 128
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     seed: int = 42
     class_weighting: str = "balanced"
-    early_stopping_patience: int = 2
+    early_stopping_patience: int | None = None
     dev_fraction: float = 0.1
+    min_dev_rows: int | None = None
     calibrate: bool = True
-    save_format: str = "merged"
+    min_calibration_rows: int = 40
+    save_format: str | None = None
+    keep_checkpoints: bool = False
+    add_to: str | None = None
     num_threads: int | None = None
     context: str = "none"
     context_dropout: float = 0.3
@@ -85,14 +106,27 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.method in _METHODS, f"method must be one of {_METHODS}, got {self.method!r}"),
-            (self.save_format in _SAVE_FORMATS, f"save_format must be one of {_SAVE_FORMATS}"),
+            (self.save_format in (None, *_SAVE_FORMATS), f"save_format must be one of {_SAVE_FORMATS}"),
             (self.class_weighting in ("balanced", "none"), "class_weighting must be 'balanced' or 'none'"),
-            (self.epochs > 0, f"epochs must be > 0, got {self.epochs}"),
+            (self.epochs is None or self.epochs > 0, f"epochs must be > 0, got {self.epochs}"),
             (self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (
+                self.batch_size is None or self.batch_size >= 1,
+                f"batch_size must be >= 1, got {self.batch_size}",
+            ),
             (8 <= self.max_length <= 512, f"max_length must be in [8, 512], got {self.max_length}"),
             (0 < self.dev_fraction < 0.5, f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}"),
-            (self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0"),
+            (
+                self.early_stopping_patience is None or self.early_stopping_patience >= 0,
+                "early_stopping_patience must be >= 0",
+            ),
+            (self.min_dev_rows is None or self.min_dev_rows >= 1, "min_dev_rows must be >= 1"),
+            (self.min_calibration_rows >= 1, "min_calibration_rows must be >= 1"),
+            (self.add_to in (None, *ADD_TO), f"add_to must be one of {ADD_TO} or None, got {self.add_to!r}"),
+            (
+                not (self.from_model and self.save_format in ("adapter", "both")),
+                "save_format='adapter' needs a base encoder; a warm start (from_model) saves 'merged'",
+            ),
             (self.context in CONTEXT_MODES, f"context must be one of {CONTEXT_MODES}, got {self.context!r}"),
             (
                 0 <= self.context_dropout <= 1,
@@ -104,11 +138,6 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig: {message}")
         if isinstance(self.labels, str):
             self.labels = None if self.labels == "auto" else [s.strip() for s in self.labels.split(",")]
-
-    @property
-    def learning_rate(self) -> float:
-        """``lr`` or the method's default (LoRA 5e-4, full fine-tuning 5e-5)."""
-        return self.lr if self.lr is not None else (5e-4 if self.method == "lora" else 5e-5)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every field."""

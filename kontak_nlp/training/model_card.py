@@ -56,8 +56,11 @@ def write_model_card(
     *,
     history: list[dict[str, Any]] | None = None,
     results: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """Write ``README.md`` into ``directory``; ``results`` default to ``eval_results.json`` if present.
+
+    ``notes`` (settings chosen from the data size, warnings from the dev checks) get their own section.
 
     Example:
         >>> write_model_card(Path("runs/demo"), TrainConfig(), ["a", "b"])  # doctest: +SKIP
@@ -79,6 +82,8 @@ def write_model_card(
         + (f", warm-started from `{config.from_model}`" if config.from_model else "")
         + f"; method: `{config.method}`; kontak_nlp {__version__}.\n\n```json\n{config_json}\n```",
     ]
+    if notes:
+        sections.append("## Notes from training\n" + "\n".join(f"- {note}" for note in notes))
     if history:
         sections.append("## Dev metrics per epoch\n" + _history_table(history))
     if results:

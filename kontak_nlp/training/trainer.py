@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kontak_nlp.data import check_columns, check_label_counts, check_texts, read_table, resolve_labels
+from kontak_nlp._train_data import prepare_datasets
 from kontak_nlp.errors import DataError
 from kontak_nlp.inference import model_io as _model_io
 from kontak_nlp.inference.torch_backend import Classifier
+from kontak_nlp.train_plan import TrainPlan, dev_checks, plan_training
 from kontak_nlp.training.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -33,16 +35,24 @@ _LORA_TARGETS = (
 def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume: bool = False) -> Classifier:
     """Fine-tune a classifier and save it to ``config.output_dir``.
 
+    Settings left at ``None`` in ``config`` (epochs, learning rate, batch size, early stopping, save
+    format) are chosen from the size of the data (:func:`kontak_nlp.train_plan.plan_training`) and
+    logged. After training, the dev predictions are checked: a model that answers one label for
+    everything, or is no better than the most frequent label, is reported with a warning (in the log
+    and in the model card). The calibration temperature is fitted only on a dev split of at least
+    ``config.min_calibration_rows`` rows and kept only if it is not at a bound of its search range.
+
     Args:
         config: The run's :class:`TrainConfig`.
         train_data: A file/directory (JSONL, CSV, Parquet), ``datasets.Dataset``, DataFrame or list of dicts.
         eval_data: Dev data in the same forms; None carves ``config.dev_fraction`` of the training
-            groups (``config.group_column``) out as dev.
+            groups (``config.group_column``) out as dev, at least ``min_dev_rows`` rows.
         resume: Continue from the last checkpoint in ``output_dir/checkpoints``.
 
     Raises:
         DataError: Before any training, for a missing column, empty text, unknown label, a label
-            with fewer than 2 examples, a single class, or an output directory that is not writable.
+            with fewer than 2 examples, a single class, data too small to hold out a dev split, or
+            an output directory that is not writable.
 
     Example:
         >>> from kontak_nlp import TrainConfig, train
@@ -54,11 +64,15 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
 
         torch.set_num_threads(config.num_threads)
     train_ds, dev_ds, labels = prepare_datasets(config, train_data, eval_data)
+    plan = plan_training(config, train_ds.num_rows, dev_ds.num_rows, len(labels))
+    config = plan.config
+    for note in plan.notes:
+        logger.info("%s", note)
     from transformers import set_seed
 
     set_seed(config.seed)  # new head rows and LoRA weights are drawn before the Trainer seeds
     model, tokenizer = build_model(config, labels)
-    trainer = _build_trainer(config, model, tokenizer, train_ds, dev_ds, labels, out)
+    trainer = _build_trainer(plan, model, tokenizer, train_ds, dev_ds, labels, out)
     try:
         trainer.train(resume_from_checkpoint=_last_checkpoint(out) if resume else None)
     except KeyboardInterrupt:
@@ -72,9 +86,10 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
 
         setattr(clf.model.config, CONFIG_KEY, config.context)
     history = [entry for entry in trainer.state.log_history if "eval_macro_f1" in entry]
-    if config.calibrate:
-        _calibrate(clf, dev_ds, config)
-    _save(clf, config, out, labels, history)
+    warnings = _check_dev(clf, dev_ds, config, labels)
+    _save(clf, config, out, labels, history, [*plan.notes, *warnings])
+    if not config.keep_checkpoints:
+        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     return clf
 
 
@@ -96,69 +111,6 @@ def _last_checkpoint(out: Path) -> str | None:
 
     folder = out / CHECKPOINT_DIR
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
-
-
-def prepare_datasets(config: TrainConfig, train_data: Any, eval_data: Any) -> tuple[Any, Any, list[str]]:
-    """Read, validate and split the data; returns ``(train, dev, labels)`` with integer ``labels``."""
-    train_ds = read_table(train_data)
-    check_columns(train_ds, config.text_column, config.label_column, where="training data")
-    check_texts(train_ds, config.text_column, where="training data")
-    labels = resolve_labels(train_ds[config.label_column], config.labels, where="training data")
-    check_label_counts(train_ds[config.label_column], labels, where="training data")
-    if eval_data is None:
-        train_ds, dev_ds = _carve_dev(train_ds, config)
-    else:
-        dev_ds = read_table(eval_data)
-        check_columns(dev_ds, config.text_column, config.label_column, where="dev data")
-        check_texts(dev_ds, config.text_column, where="dev data")
-        resolve_labels(dev_ds[config.label_column], labels, where="dev data")
-    import datasets
-
-    label2id = {name: i for i, name in enumerate(labels)}
-
-    def keep(ds: Any, dropout: float) -> Any:
-        columns = {
-            "text": list(ds[config.text_column]),
-            "labels": [label2id[v] for v in ds[config.label_column]],
-        }
-        if config.context != "none":
-            columns["context"] = _contexts(ds, config, dropout)
-        return datasets.Dataset.from_dict(columns)
-
-    return keep(train_ds, config.context_dropout), keep(dev_ds, 0.0), labels
-
-
-def _contexts(ds: Any, config: TrainConfig, dropout: float) -> list[str]:
-    """Article contexts of every row (headline and previous sentence), some blanked at ``dropout``."""
-    from kontak_nlp.context import contexts_by_group, drop_contexts
-
-    needed = [c for c in (config.group_column, config.order_column) if not c or c not in ds.column_names]
-    if needed:
-        raise DataError(
-            f"training data: context={config.context!r} needs the article column {config.group_column!r} and "
-            f"the sentence-order column {config.order_column!r}; available columns: {ds.column_names}"
-        )
-    texts = list(ds[config.text_column])
-    contexts = contexts_by_group(texts, list(ds[config.group_column]), list(ds[config.order_column]))
-    return drop_contexts(contexts, dropout, config.seed)
-
-
-def _carve_dev(ds: Any, config: TrainConfig) -> tuple[Any, Any]:
-    from sklearn.model_selection import GroupShuffleSplit, train_test_split
-
-    index = np.arange(ds.num_rows)
-    targets = list(ds[config.label_column])
-    if config.group_column and config.group_column in ds.column_names:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=config.dev_fraction, random_state=config.seed)
-        train_idx, dev_idx = next(splitter.split(index, targets, groups=list(ds[config.group_column])))
-    else:
-        counts = np.unique(targets, return_counts=True)[1]
-        stratify = targets if counts.min() >= 2 and len(counts) <= config.dev_fraction * len(index) else None
-        train_idx, dev_idx = train_test_split(
-            index, test_size=config.dev_fraction, random_state=config.seed, stratify=stratify
-        )
-    logger.info("carved a dev split of %d rows out of %d training rows", len(dev_idx), len(index))
-    return ds.select(sorted(train_idx)), ds.select(sorted(dev_idx))
 
 
 def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
@@ -252,12 +204,14 @@ def _class_weights(train_ds: Any, n_labels: int, scheme: str) -> np.ndarray:
 
 
 def _build_trainer(
-    config: TrainConfig, model: Any, tokenizer: Any, train_ds: Any, dev_ds: Any, labels: list[str], out: Path
+    plan: TrainPlan, model: Any, tokenizer: Any, train_ds: Any, dev_ds: Any, labels: list[str], out: Path
 ) -> Any:
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
     from kontak_nlp.context import encode
     from kontak_nlp.training.loss import WeightedLossTrainer, compute_metrics
+
+    config = plan.config
 
     def tokenize(batch: dict[str, list[Any]]) -> dict[str, Any]:
         ids = encode(tokenizer, batch["text"], batch.get("context"), config.max_length)
@@ -270,7 +224,7 @@ def _build_trainer(
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINT_DIR),
         num_train_epochs=config.epochs,
-        learning_rate=config.learning_rate,
+        learning_rate=config.lr,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(64, config.batch_size),
         weight_decay=config.weight_decay,
@@ -280,7 +234,7 @@ def _build_trainer(
         save_strategy="epoch",
         logging_strategy="epoch",
         save_total_limit=2,
-        load_best_model_at_end=True,
+        load_best_model_at_end=plan.select_on_dev or bool(config.early_stopping_patience),
         metric_for_best_model="macro_f1",
         greater_is_better=True,
         train_sampling_strategy="group_by_length",
@@ -311,17 +265,43 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available() and os.environ.get("CUDA_VISIBLE_DEVICES", "x") != ""
 
 
-def _calibrate(clf: Classifier, dev_ds: Any, config: TrainConfig) -> None:
-    from kontak_nlp.evaluation.calibration import fit_temperature
-
+def _check_dev(clf: Classifier, dev_ds: Any, config: TrainConfig, labels: list[str]) -> list[str]:
+    """Warn about a collapsed or useless model on dev, then calibrate when dev is large enough."""
     context = dev_ds["context"] if "context" in dev_ds.column_names else None
     logits = clf.predict_logits(dev_ds["text"], context=context, batch_size=64)
-    temperature = fit_temperature(logits, np.asarray(dev_ds["labels"]))
+    gold = np.asarray(dev_ds["labels"])
+    warnings = dev_checks(logits.argmax(axis=1), gold, labels)
+    if config.calibrate:
+        warnings += _calibrate(clf, logits, gold, config)
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return warnings
+
+
+def _calibrate(clf: Classifier, logits: np.ndarray, gold: np.ndarray, config: TrainConfig) -> list[str]:
+    """Fit the temperature on dev logits; returns why calibration was skipped, if it was."""
+    from kontak_nlp.evaluation.calibration import TEMPERATURE_BOUNDS, fit_temperature
+
+    if len(gold) < config.min_calibration_rows:
+        return [
+            f"calibration skipped: dev has {len(gold)} rows, fewer than min_calibration_rows="
+            f"{config.min_calibration_rows}; scores are the model's plain softmax"
+        ]
+    temperature = fit_temperature(logits, gold)
+    low, high = TEMPERATURE_BOUNDS
+    if not low * 1.01 < temperature < high * 0.99:
+        return [
+            f"calibration skipped: the temperature fitted on {len(gold)} dev rows hit its bound "
+            f"(T = {temperature:.3g}), which means dev cannot tell how confident the model should be"
+        ]
     clf.model.config.calibration_temperature = temperature
-    logger.info("temperature scaling on dev: T = %.3f", temperature)
+    logger.info("temperature scaling on %d dev rows: T = %.3f", len(gold), temperature)
+    return []
 
 
-def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], history: list[dict]) -> None:
+def _save(
+    clf: Classifier, config: TrainConfig, out: Path, labels: list[str], history: list[dict], notes: list[str]
+) -> None:
     from kontak_nlp.training.model_card import write_model_card
 
     targets = {
@@ -333,7 +313,7 @@ def _save(clf: Classifier, config: TrainConfig, out: Path, labels: list[str], hi
         clf.save_pretrained(directory, merged=merged)
         config.save(directory / "training_args.json")
         (directory / "train_history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
-        write_model_card(directory, config, labels, history=history)
+        write_model_card(directory, config, labels, history=history, notes=notes)
         from kontak_nlp.checksums import write_checksums
 
         write_checksums(directory)
