@@ -22,13 +22,28 @@ _LOADERS = {"json": "json", "jsonl": "json", "csv": "csv", "tsv": "csv", "parque
 SPLITS = ("train", "dev", "test")
 
 
+#: The corpus shipped inside the package (gzip), written by ``training/build_corpus.py``.
+PACKAGED_CORPUS = Path(__file__).parent / "resources" / "corpus.jsonl.gz"
+
+
 def corpus_path() -> Path:
-    """Where the built corpus lives: ``$KONTAK_CORPUS`` or ``training/data/corpus.jsonl`` of the repo."""
+    """Where the corpus is read from: ``$KONTAK_CORPUS``, else ``training/data/corpus.jsonl`` of a
+    repository checkout, else the gzip copy shipped in the package (an installed wheel).
+
+    Example:
+        >>> corpus_path().name in ("corpus.jsonl", "corpus.jsonl.gz")
+        True
+    """
     env = os.environ.get("KONTAK_CORPUS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1] / "training" / "data" / "corpus.jsonl"
-    if not path.exists():
-        raise DataError(f"{path}: corpus file not found (set KONTAK_CORPUS or use a repository checkout)")
-    return path
+    if env:
+        if not Path(env).exists():
+            raise DataError(f"{env}: corpus file not found (set by KONTAK_CORPUS)")
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1] / "training" / "data" / "corpus.jsonl"
+    for path in (repo, PACKAGED_CORPUS):
+        if path.exists():
+            return path
+    raise DataError(f"{PACKAGED_CORPUS}: corpus file not found; reinstall kontak-nlp or set KONTAK_CORPUS")
 
 
 def read_table(source: Any) -> Any:
@@ -169,9 +184,12 @@ def load_articles(split: str | None = None) -> Any:
 
 
 def _read_articles() -> list[dict[str, Any]]:
+    import gzip
     import json
 
-    with open(corpus_path(), encoding="utf-8") as handle:
+    path = corpus_path()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     """The corpus built from the raw files into a temporary path (never the checked-in file)."""
     out = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
-    articles = build_corpus.build(out=out)
+    articles = build_corpus.build(out=out, package_copy=out.with_name("corpus.jsonl.gz"))
     return out, articles
 
 

@@ -127,9 +127,17 @@ def test_constant_model() -> None:
     assert [row[1:] for row in report.confusion] == [[0, 0, 0]] * 4
 
 
-def test_unseen_gold_label_is_a_clear_error(tiny_classifier: Classifier) -> None:
+def test_unseen_gold_label_is_a_clear_error_before_classifying(
+    tiny_classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = [dict(r) for r in ROWS[:4]]
     rows[2]["label"] = "gossip"
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("classified before checking the label set")
+
+    for method in ("predict_logits", "predict_proba", "classify", "predict"):
+        monkeypatch.setattr(tiny_classifier, method, must_not_run)
     with pytest.raises(DataError, match=r"'gossip'.*row 2.*label set"):
         evaluate(tiny_classifier, rows)
 

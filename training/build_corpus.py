@@ -4,8 +4,11 @@ Raw files (``training/data/raw/*.jsonl``) hold one article per line as paragraph
 This script joins units with a space and paragraphs with a blank line, records each unit's char
 offsets, and assigns a fixed article-level train/dev/test split (80/10/10, stratified by language).
 
+It also writes a gzip copy into the package (``kontak_nlp/resources/corpus.jsonl.gz``), which
+``kontak_nlp.data.load_corpus`` reads in an installed wheel where ``training/`` does not exist.
+
 Usage:
-    python training/build_corpus.py            # writes training/data/corpus.jsonl
+    python training/build_corpus.py            # writes training/data/corpus.jsonl and the package copy
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RAW_DIR = HERE / "data" / "raw"
 CORPUS = HERE / "data" / "corpus.jsonl"
+PACKAGE_COPY = HERE.parent / "kontak_nlp" / "resources" / "corpus.jsonl.gz"
 SPLIT_SEED = 20251125
 SPLIT_SHARES = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
 #: v1 articles left out of corpus v2: the most template-like v1 stories (meeting headline and lead, all
@@ -152,13 +156,30 @@ def build_articles(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
     return articles
 
 
-def build(raw_dir: Path = RAW_DIR, out: Path = CORPUS) -> list[dict[str, Any]]:
-    """Build and write the corpus; returns the articles."""
+def build(
+    raw_dir: Path = RAW_DIR, out: Path = CORPUS, package_copy: Path | None = PACKAGE_COPY
+) -> list[dict[str, Any]]:
+    """Build and write the corpus (and its gzip copy unless ``package_copy`` is None); return the articles."""
     articles = build_articles(raw_dir)
-    with open(out, "w", encoding="utf-8") as handle:
-        for article in articles:
-            handle.write(json.dumps(article, ensure_ascii=False) + "\n")
+    text = "".join(json.dumps(article, ensure_ascii=False) + "\n" for article in articles)
+    out.write_text(text, encoding="utf-8")
+    if package_copy is not None:
+        write_gzip(text, package_copy)
     return articles
+
+
+def write_gzip(text: str, path: Path) -> Path:
+    """Write ``text`` gzip-compressed with a fixed timestamp, so the same corpus gives the same bytes."""
+    import gzip
+    import io
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(
+        filename="corpus.jsonl", mode="wb", fileobj=buffer, compresslevel=9, mtime=0
+    ) as handle:
+        handle.write(text.encode("utf-8"))
+    path.write_bytes(buffer.getvalue())
+    return path
 
 
 def main() -> None:
@@ -167,10 +188,16 @@ def main() -> None:
     )
     parser.add_argument("--raw", type=Path, default=RAW_DIR)
     parser.add_argument("--out", type=Path, default=CORPUS)
+    parser.add_argument("--package-copy", type=Path, default=PACKAGE_COPY, help="gzip copy for the wheel")
+    parser.add_argument("--no-package-copy", action="store_true", help="write only --out")
     args = parser.parse_args()
-    articles = build(args.raw, args.out)
+    copy = None if args.no_package_copy else args.package_copy
+    articles = build(args.raw, args.out, copy)
     n_sent = sum(1 for a in articles for s in a["sentences"] if not s["boilerplate"])
-    print(f"wrote {len(articles)} articles, {n_sent} labeled sentences to {args.out}")
+    print(
+        f"wrote {len(articles)} articles, {n_sent} labeled sentences to {args.out}"
+        + (f" and {copy}" if copy else "")
+    )
 
 
 if __name__ == "__main__":

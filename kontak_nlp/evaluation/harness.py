@@ -8,6 +8,7 @@ language, source style, difficulty and sentence length; optional baselines with 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp.errors import DataError, InputError
-from kontak_nlp.evaluation._models import ModelOutput, resolve_model, run_model
+from kontak_nlp.evaluation._models import ModelOutput, model_labels, resolve_model, run_model
 from kontak_nlp.evaluation.bootstrap import bootstrap_ci, paired_bootstrap
 from kontak_nlp.evaluation.calibration import reliability_data
 from kontak_nlp.evaluation.features import feature_slices
@@ -91,8 +92,12 @@ def evaluate(
         0.5
     """
     table = load_labelled(data, text_column, label_column, group_column, slice_columns)
+    resolved = resolve_model(model)
+    declared = model_labels(resolved)
+    if declared is not None:  # fail before classifying, not after
+        check_gold_labels(table, declared)
     output = run_model(
-        resolve_model(model),
+        resolved,
         table.texts,
         contexts=table.contexts,
         batch_size=batch_size,
@@ -243,14 +248,28 @@ def infer_labels(values: Sequence[str]) -> list[str]:
     return sorted(present)
 
 
-def _encode_gold(table: LabelledData, labels: Sequence[str]) -> np.ndarray:
+def check_gold_labels(table: LabelledData, labels: Sequence[str]) -> None:
+    """Raise :class:`DataError` naming every gold label outside the model's ``labels`` (with counts).
+
+    Example:
+        >>> table = load_labelled([{"text": "a", "label": "offer"}], group_column=None)
+        >>> check_gold_labels(table, ["demand", "background"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        kontak_nlp.errors.DataError: list: gold label(s) {'offer': 1} (first at row 0) are not in ...
+    """
     allowed = set(labels)
-    for position, value in enumerate(table.gold):
-        if value not in allowed:
-            raise DataError(
-                f"{table.name}: gold label {value!r} (first at row {table.rows[position]}) is not in the "
-                f"model's label set {list(labels)}"
-            )
+    unknown = Counter(value for value in table.gold if value not in allowed)
+    if unknown:
+        first = next(i for i, value in enumerate(table.gold) if value not in allowed)
+        raise DataError(
+            f"{table.name}: gold label(s) {dict(unknown)} (first at row {table.rows[first]}) are not in the "
+            f"model's label set {list(labels)}; evaluate a model trained on these labels (e.g. kontak-nlp "
+            "train --add-to default) or relabel the data"
+        )
+
+
+def _encode_gold(table: LabelledData, labels: Sequence[str]) -> np.ndarray:
+    check_gold_labels(table, labels)
     return encode_labels(table.gold, labels)
 
 
