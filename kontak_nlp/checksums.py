@@ -2,14 +2,17 @@
 
 ``checksums.json`` lists ``{"files": {name: {"sha256": ..., "size": ...}}}`` plus any extra fields a
 writer adds (the backbone records its source file and converter version). With ``cached=True``
-hashes are kept per process, keyed by path, size and mtime, so verifying a large directory on every
-load is cheap (the backbone cache does this).
+hashes are kept per process, keyed by path, size and mtime, and recorded across processes in the
+cache directory (keyed by size, mtime, ctime and inode), so verifying a large directory on every load
+is cheap (the backbone cache does this).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,11 +22,12 @@ from kontak_nlp.errors import ModelLoadError
 CHECKSUM_FILE = "checksums.json"
 _CHUNK = 1 << 20
 _CACHE: dict[tuple[str, int, int], str] = {}  # (resolved path, mtime_ns, size) -> sha256
+_SETTLED_NS = 2_000_000_000  # a file unchanged this long has a hash worth recording
 
 
 def sha256_file(path: Path, *, cached: bool = False) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks; ``cached`` reuses this process's earlier hash of
-    the same path, size and mtime.
+    the same path, size and mtime, or one an earlier process recorded (see :func:`_recorded`).
 
     Example:
         >>> len(sha256_file(Path("pyproject.toml")))  # doctest: +SKIP
@@ -34,8 +38,58 @@ def sha256_file(path: Path, *, cached: bool = False) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
-        _CACHE[key] = _hash_file(path)
+        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        _CACHE[key] = _recorded(key[0], stamp) or _hash_and_record(path, key[0], stamp)
     return _CACHE[key]
+
+
+def record_file() -> Path:
+    """Where hashes are recorded across processes: ``sha256.json`` in the kontak_nlp cache dir."""
+    root = os.environ.get("KONTAK_NLP_HOME")
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("kontak_nlp")
+    return Path(root).expanduser() / "sha256.json"
+
+
+def _recorded(name: str, stamp: list[int]) -> str | None:
+    """The hash an earlier process recorded for this exact file state, or None.
+
+    Hashing the 465 MB backbone costs seconds per process. A recorded hash is reused only when the
+    file's size, mtime, ctime and inode are unchanged; ctime moves on every write and cannot be set
+    back by tools (``touch``, ``cp -p``), so a damaged file is hashed again. Hashes are recorded only
+    for files unchanged for :data:`_SETTLED_NS`, so a write within the same timestamp tick as the
+    recording (the "racy" case) cannot go unnoticed.
+    """
+    try:
+        entry = json.loads(record_file().read_text(encoding="utf-8")).get(name)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    return None
+
+
+def _hash_and_record(path: Path, name: str, stamp: list[int]) -> str:
+    digest = _hash_file(path)
+    if time.time_ns() - max(stamp[1], stamp[2]) < _SETTLED_NS:
+        return digest
+    target = record_file()
+    try:
+        try:
+            table = json.loads(target.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            table = {}
+        table = table if isinstance(table, dict) else {}
+        table[name] = {"stamp": stamp, "sha256": digest}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:  # a read-only cache: hash again next time
+        pass
+    return digest
 
 
 def _hash_file(path: Path) -> str:

@@ -27,6 +27,20 @@ WORDS = "menteri luar negeri bertemu membahas sepakat mendesak harus perang sank
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def onnx_home(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Exports go to ``$KONTAK_NLP_HOME/onnx``: a temporary home for this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("home")
+        patch.setenv("KONTAK_NLP_HOME", str(home))
+        yield home
+
+
+def exported(model_dir: Path, quantize: str | None = None) -> Path:
+    checksum = _export.model_checksum(model_dir)
+    return _export.cache_dir(model_dir, checksum) / _export.onnx_file_name(checksum, 17, quantize)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random BERT whose tokenizer knows real words (so predictions vary with the text)."""
@@ -145,25 +159,31 @@ def test_cli_recheck_margin_option(
 
 def test_export_is_cached_by_checksum_and_opset(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load_model(model_dir, onnx())
-    checksum = _export.model_checksum(model_dir)
-    cached = model_dir / "onnx" / _export.onnx_file_name(checksum, _export.DEFAULT_OPSET, None)
+    cached = exported(model_dir)
     assert cached.exists()
     monkeypatch.setattr(_export, "export_onnx", lambda *a, **k: pytest.fail("exported twice"))
     load_model(model_dir, onnx())
-    assert not list((model_dir / "onnx").glob(".*tmp*"))
+    assert not list(cached.parent.glob(".*tmp*"))
 
 
-def test_read_only_model_dir_uses_the_home_cache(
-    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_exports_go_to_the_home_cache_never_into_the_model_dir(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    copy = tmp_path / "ro-model"
-    shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("onnx"))
+    import logging
+
+    copy = tmp_path / "model-copy"
+    shutil.copytree(model_dir, copy)
     monkeypatch.setenv("KONTAK_NLP_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(_export, "_writable", lambda directory: False)  # root ignores chmod
-    load_model(copy, onnx())
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="kontak_nlp"):
+        _export.ensure_onnx(copy, quantize="int8")
     checksum = _export.model_checksum(copy)
-    assert (tmp_path / "home" / "onnx" / checksum[:16] / _export.onnx_file_name(checksum, 17, None)).exists()
-    assert not (copy / "onnx").exists()
+    assert (
+        tmp_path / "home" / "onnx" / checksum[:16] / _export.onnx_file_name(checksum, 17, "int8")
+    ).exists()
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in model_dir.iterdir())
+    steps = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ONNX export")]
+    assert [m[:15] for m in steps if "done in" in m] == [f"ONNX export {i}/4" for i in range(1, 5)]
+    assert not [r for r in caplog.records if r.name == "root"]  # ONNX Runtime's quantizer chatter
 
 
 def test_job_on_the_onnx_backend_agrees_with_torch(model_dir: Path, tmp_path: Path) -> None:
@@ -209,7 +229,6 @@ def test_int8_cache_name_names_the_recipe(model_dir: Path) -> None:
 
 def test_int8_quantizes_encoder_products_only(model_dir: Path) -> None:
     load_model(model_dir, onnx())
-    checksum = _export.model_checksum(model_dir)
-    names = _export.encoder_weight_nodes(model_dir / "onnx" / _export.onnx_file_name(checksum, 17, None))
+    names = _export.encoder_weight_nodes(exported(model_dir))
     assert len(names) == 2 * 6  # 2 layers x (Q, K, V, attention output, FFN up, FFN down)
     assert not [n for n in names if "pooler" in n or "classifier" in n]

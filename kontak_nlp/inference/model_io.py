@@ -184,9 +184,9 @@ def load_model_and_tokenizer(source: Path | str) -> tuple[Any, Any]:
 
 
 def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
-    from peft import PeftModel  # only adapter directories need peft
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    from kontak_nlp._lora import merge_plain_lora
     from kontak_nlp.backbone import resolve_base
 
     base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
@@ -197,7 +197,10 @@ def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
         model = AutoModelForSequenceClassification.from_pretrained(
             base, config=config, ignore_mismatched_sizes=True, **_SAFE
         )
-        model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+        if not merge_plain_lora(model, path):  # plain LoRA merges without importing peft (seconds)
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
     tokenizer_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
     return model, AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=False)
 

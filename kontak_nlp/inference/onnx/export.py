@@ -1,13 +1,16 @@
 """Export a classifier to ONNX once, quantize it, and cache the files by model checksum and opset.
 
-The cache lives in ``<model_dir>/onnx/`` when the model directory is writable, else in
-``$KONTAK_NLP_HOME/onnx/<checksum>/`` (default: the user cache dir). Files are written to a
-temporary name and renamed, so concurrent jobs never load a half-written model.
+The cache lives in ``$KONTAK_NLP_HOME/onnx/<checksum[:16]>/`` (default: the user cache dir, e.g.
+``~/.cache/kontak_nlp``), never in the model or package directory, which may be read-only and is
+left behind by ``pip uninstall``. Files are written to a temporary name and renamed, so concurrent
+jobs never load a half-written model. The export logs each step with its duration; the int8 path
+frees the torch model before quantizing, to keep the peak memory down.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -61,28 +64,23 @@ def _home() -> Path:
     return Path(platformdirs.user_cache_dir("kontak_nlp")).expanduser()
 
 
-def _writable(directory: Path) -> bool:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
-            return True
-    except OSError:
-        return False
-
-
 def cache_dir(model_path: str | Path, checksum: str) -> Path:
-    """Where the ONNX files of a model go: next to it if writable, else in the kontak home cache.
+    """Where the ONNX files of a model go: ``<home>/onnx/<checksum[:16]>`` (``model_path`` is unused
+    and kept for callers).
 
     Example:
-        >>> cache_dir("runs/news4", "ab" * 32)  # doctest: +SKIP
-        PosixPath('runs/news4/onnx')
+        >>> cache_dir("runs/news4", "ab" * 32).parts[-2:]
+        ('onnx', 'abababababababab')
     """
-    local = Path(model_path)
-    if local.is_dir() and _writable(local / "onnx"):
-        return local / "onnx"
-    fallback = _home() / "onnx" / checksum[:16]
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
+    folder = _home() / "onnx" / checksum[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ModelLoadError(
+            f"{folder}: cannot create the ONNX cache ({err.strerror or err}); set {HOME_ENV} to a writable "
+            "directory"
+        ) from err
+    return folder
 
 
 INT8_RECIPE = "sq08"  # SmoothQuant alpha 0.8 on the FFN output projections, then dynamic int8
@@ -194,7 +192,7 @@ def export_onnx(model: Any, tokenizer: Any, target: Path, *, opset: int = DEFAUL
     axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
     axes["logits"] = {0: "batch"}
     wrapper = _logits_module(model.float().cpu().eval())
-    logger.info("exporting the model to ONNX (opset %d): %s", opset, target)
+    logger.debug("exporting the model to ONNX (opset %d): %s", opset, target)
     with _publishing(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with torch.no_grad():
@@ -212,8 +210,12 @@ def export_onnx(model: Any, tokenizer: Any, target: Path, *, opset: int = DEFAUL
 
 
 class _QuietRootWarning(logging.Filter):
+    """ONNX Runtime's quantizer logs to the root logger: its INFO lines ("Quantization parameters
+    ...") and its advice to pre-process are noise to a kontak_nlp user."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        advice = "pre-processing before quantization" in record.getMessage()
+        return record.levelno >= logging.WARNING and not advice
 
 
 def encoder_weight_nodes(model_file: Path) -> list[str]:
@@ -248,7 +250,7 @@ def quantize_int8(source: Path, target: Path) -> Path:
 
     quiet = _QuietRootWarning()
     logging.getLogger().addFilter(quiet)
-    logger.info("quantizing %s to int8", source.name)
+    logger.debug("quantizing %s to int8", source.name)
     try:
         with _publishing(target) as tmp:
             quantize_dynamic(
@@ -290,17 +292,36 @@ def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: i
             target,
             graph_record(target).name,
         )
-    from kontak_nlp.inference.torch_backend import Classifier
+    steps = 2 if quantize is None else 4
+    with _step(1, steps, f"loading {model_path} for the ONNX export"):
+        from kontak_nlp.inference.torch_backend import Classifier
 
-    clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
+        clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
     try:
         if quantize is None:
-            return export_onnx(clf.model, clf.tokenizer, target, opset=opset)
+            with _step(2, steps, f"exporting the fp32 graph to {target}"):
+                return export_onnx(clf.model, clf.tokenizer, target, opset=opset)
         from kontak_nlp.inference.onnx.smooth import smooth_for_int8
 
-        smoothed = smooth_for_int8(clf.model, clf.tokenizer)  # our own fresh copy: smooth in place
+        with _step(2, steps, "smoothing the FFN activations for int8 (SmoothQuant)"):
+            model = smooth_for_int8(clf.model, clf.tokenizer)  # our own fresh copy: smooth in place
         with tempfile.TemporaryDirectory(dir=folder, prefix=".smoothed-") as tmp:
-            source = export_onnx(smoothed, clf.tokenizer, Path(tmp) / "smoothed.onnx", opset=opset)
-            return quantize_int8(source, target)
+            with _step(3, steps, "exporting the smoothed fp32 graph"):
+                source = export_onnx(model, clf.tokenizer, Path(tmp) / "smoothed.onnx", opset=opset)
+            del clf, model  # the torch weights are not needed to quantize: free them first
+            gc.collect()
+            with _step(4, steps, f"quantizing to int8: {target}"):
+                return quantize_int8(source, target)
     except (RuntimeError, TypeError, ValueError) as err:
         raise ModelLoadError(f"{model_path}: ONNX export failed ({err})") from err
+
+
+@contextlib.contextmanager
+def _step(number: int, total: int, what: str) -> Iterator[None]:
+    """Log the start and the duration of one export step (the export takes about a minute)."""
+    import time
+
+    logger.info("ONNX export %d/%d: %s", number, total, what)
+    start = time.perf_counter()
+    yield
+    logger.info("ONNX export %d/%d done in %.1f s", number, total, time.perf_counter() - start)
