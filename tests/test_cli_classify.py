@@ -143,8 +143,10 @@ def test_stdin_to_stdout(
     assert rows and first.items() <= rows[0].items() and rows[0]["label"]
     expected = len([line for line in data.splitlines() if line.strip()])
     assert captured.err.startswith(
-        f"kontak-nlp classify: {len(data.splitlines())} rows read, {expected} written"
+        f"kontak-nlp classify: {expected} rows read, {expected} written, 0 errored"
     )
+    blank = len(data.splitlines()) - expected
+    assert (f"{blank} blank line(s) skipped" in captured.err) == (blank > 0 and data[:1] != b"{")
 
 
 def test_summary_line_and_no_progress_bar_without_tty(

@@ -166,14 +166,19 @@ def test_on_error_mark_writes_an_error_field(tmp_path: Path, tiny_classifier: An
     assert all(rows[r]["label"] is None and rows[r]["score"] is None for r in range(1, 7))
 
 
-def test_txt_bad_lines_keep_their_line_numbers(tmp_path: Path, tiny_classifier: Any) -> None:
+def test_txt_blank_lines_are_skipped_and_counted_and_rows_keep_their_line_numbers(
+    tmp_path: Path, tiny_classifier: Any
+) -> None:
     source = tmp_path / "in.txt"
-    source.write_bytes(b"menteri bertemu.\n\nbad \xff byte\r\nthe minister met.")
+    source.write_bytes(b"menteri bertemu.\n\nbad \xff byte\r\n  \nthe minister met.")
+    summary = run_job(job(tmp_path, source, on_error="skip"), model=tiny_classifier)
+    assert summary.blank_lines == 2 and "2 blank line(s) skipped" in summary.line()
+    (tmp_path / "out.jsonl").unlink()
     run_job(job(tmp_path, source, on_error="mark", with_text=True), model=tiny_classifier)
     rows = read_output(tmp_path / "out.jsonl")
-    assert [r["row"] for r in rows] == [0, 1, 2, 3]
-    assert [r["error"] is not None for r in rows] == [False, True, True, False]
-    assert rows[3]["text"] == "the minister met."
+    assert [r["row"] for r in rows] == [0, 2, 4]
+    assert [r["error"] is not None for r in rows] == [False, True, False]
+    assert rows[2]["text"] == "the minister met."
 
 
 def check_article_rows(rows: list[dict[str, Any]], articles: dict[Any, str]) -> None:
@@ -373,3 +378,22 @@ def test_truncation_and_empty_text_warn_once_per_call_and_per_job(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("reached the model limit" in m for m in messages) == 1
     assert any("2 more chunk(s) had texts truncated" in m for m in messages)
+
+
+def test_a_failed_run_blocks_a_rerun_of_the_same_input_but_not_of_a_corrected_one(
+    tmp_path: Path, tiny_classifier: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "in.txt"
+    good = sentences(40)
+    source.write_bytes("\n".join(good[:30]).encode() + b"\nbad \xff byte\n" + "\n".join(good[30:]).encode())
+    with pytest.raises(Exception, match="line 31"):
+        run_job(job(tmp_path, source), model=tiny_classifier)
+    assert (tmp_path / "out.jsonl.state.json").exists()
+    with pytest.raises(JobError, match="--resume"):
+        run_job(job(tmp_path, source), model=tiny_classifier)
+    source.write_text("\n".join(good) + "\n", encoding="utf-8")  # the user fixes the file
+    with caplog.at_level("WARNING", logger="kontak_nlp"):
+        summary = run_job(job(tmp_path, source), model=tiny_classifier)
+    assert "read a different version of the input; starting over" in caplog.text
+    assert summary.rows_written == 40 and len(read_output(tmp_path / "out.jsonl")) == 40
+    assert not list(tmp_path.glob("out.jsonl.*"))

@@ -113,7 +113,8 @@ class JobConfig:
 @dataclass
 class JobSummary:
     """What a job did. ``rows_*`` count input rows (articles in article mode) over all runs of a
-    resumed job; ``seconds`` is the wall time of this run (model loading included).
+    resumed job; ``seconds`` is the wall time of this run (model loading included); ``blank_lines``
+    counts the blank lines of a ``.txt`` input, which are skipped (not rows).
 
     Example:
         >>> JobSummary(rows_read=3, rows_written=2, rows_errored=1, seconds=0.5, on_error="skip").line()
@@ -135,6 +136,7 @@ class JobSummary:
     on_error: str = "raise"
     rechecked: int | None = None
     duplicate_ids: int = 0
+    blank_lines: int = 0
     complete: bool = False
 
     def line(self) -> str:
@@ -153,6 +155,8 @@ class JobSummary:
             text += f", {self.rechecked} int8 near-ties recomputed in fp32"
         if self.duplicate_ids:
             text += f", {self.duplicate_ids} repeated id(s)"
+        if self.blank_lines:
+            text += f", {self.blank_lines} blank line(s) skipped"
         if self.output and self.complete:
             text += f" -> {self.output}"
         return text

@@ -49,13 +49,18 @@ _PEEK_LINES = 1000
 
 
 class TextReader(LineReader):
-    """``.txt``: one sentence per line; every line is a row (blank lines are empty rows)."""
+    """``.txt``: one sentence per line. Blank (or whitespace-only) lines are skipped and counted in
+    ``blank_lines``; every other line is a row whose number is its 0-based line number."""
 
     fmt = "txt"
+    blank_lines = 0
 
     def __iter__(self) -> Iterator[Record]:
         for row, raw in enumerate(self.stream):
             text, problem = decode_utf8(strip_eol(raw))
+            if problem is None and not text.strip():
+                self.blank_lines += 1
+                continue
             yield Record(row, text, where=f"line {row + 1}", problem=problem)
 
 

@@ -120,15 +120,31 @@ def _prepare_output(config: JobConfig, paths: JobPaths | None) -> JobState | Non
     if config.resume and paths.state.exists():
         return load_state(paths.state)
     if paths.state.exists() and not config.force:
-        raise JobError(
-            f"{paths.final}: an interrupted job left {paths.state.name}; run again with --resume to "
-            "continue it, or with --force to start over"
-        )
+        return None  # an interrupted job's leftovers: see _check_leftovers, once the input is known
     if paths.final.exists() and not config.force:
         raise JobError(f"{paths.final}: output file exists; pass --force to overwrite it")
     if config.resume:
         logger.info("no interrupted job found for %s; starting from the beginning", paths.final)
     return None
+
+
+def _check_leftovers(paths: JobPaths, settings: dict) -> None:
+    """Leftovers of an interrupted job, found without ``--resume``: refused when that job read the
+    same input (it may be worth resuming), discarded with a warning when the input has changed since
+    (a failed run whose input was then corrected does not block the fresh run)."""
+    saved = load_state(paths.state)
+    same_input = saved.settings.get("input") == settings["input"] or settings["input"].get("input") == "-"
+    if same_input:
+        raise JobError(
+            f"{paths.final}: an interrupted job left {paths.state.name}; run again with --resume to "
+            "continue it, or with --force to start over"
+        )
+    logger.warning(
+        "%s: the interrupted job that left %s read a different version of the input; starting over "
+        "(its partial output is discarded)",
+        paths.final,
+        paths.state.name,
+    )
 
 
 def _begin(writer: Writer, paths: JobPaths | None, state: JobState | None, settings: dict) -> JobState:
@@ -308,6 +324,8 @@ def run_job(config: JobConfig, *, model: Any = None) -> JobSummary:
         if paths is not None and state is not None:
             check_settings(state, settings if labels is not None else _no_columns(settings), paths.state)
             skip_committed(records, state, tracker, paths.state)
+        elif paths is not None and not config.force and paths.state.exists():
+            _check_leftovers(paths, settings)
         loaded = _load(config, model)
         return _run(config, (reader, records, tracker), loaded, paths, state, settings, started)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -358,6 +376,7 @@ def _run(
         rechecked = None if now is None or rechecked_before is None else now - rechecked_before
         result = _summary(config, state, started, resumed_from, precision, rechecked)
         result.duplicate_ids = tracker.repeated_ids()
+        result.blank_lines = getattr(reader, "blank_lines", 0)
         return result
 
     def proba(texts: list[str]) -> Any:
