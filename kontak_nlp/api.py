@@ -6,13 +6,16 @@ import functools
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from kontak_nlp.inference.loader import load_model, model_source
 from kontak_nlp.inference.options import RuntimeOptions
 from kontak_nlp.inference.predictor import PredictorBase
 from kontak_nlp.inference.texts import _is_pandas_series
 from kontak_nlp.schema import Prediction
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,45 @@ def clear_cache() -> None:
     _cached_load.cache_clear()
 
 
+@overload
+def classify(
+    texts: str,
+    *,
+    model: PredictorBase | str | Path | None = None,
+    options: RuntimeOptions | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    top_k: int | None = None,
+    show_progress_bar: bool | None = None,
+) -> Prediction: ...
+
+
+@overload
+def classify(
+    texts: pd.Series,
+    *,
+    model: PredictorBase | str | Path | None = None,
+    options: RuntimeOptions | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    top_k: int | None = None,
+    show_progress_bar: bool | None = None,
+) -> pd.DataFrame: ...
+
+
+@overload
+def classify(
+    texts: Iterable[str],
+    *,
+    model: PredictorBase | str | Path | None = None,
+    options: RuntimeOptions | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    top_k: int | None = None,
+    show_progress_bar: bool | None = None,
+) -> list[Prediction]: ...
+
+
 def classify(
     texts: str | Iterable[str] | Any,
     *,
@@ -69,7 +111,8 @@ def classify(
     show_progress_bar: bool | None = None,
 ) -> Prediction | list[Prediction] | Any:
     """Label sentences: a ``str`` gives one :class:`Prediction`, a list gives a list in the same order,
-    a ``pandas.Series`` gives a ``DataFrame`` indexed like the Series.
+    a ``pandas.Series`` gives a ``DataFrame`` (columns ``text, label, score, scores``) indexed like
+    the Series. Type checkers see the three cases (``typing.overload``).
 
     The default options (torch fp32) are those of ``kontak-nlp classify``, batch jobs and Ray, so
     every entry point gives the same labels.
@@ -84,7 +127,9 @@ def classify(
         top_k: Keep the ``top_k`` best labels in ``scores`` (None keeps all).
 
     Raises:
-        InputError: A row is None, NaN, bytes or not a string; the message names its position.
+        InputError: A row is None, NaN, bytes or not a string (the message names its position); or
+            ``texts`` is a DataFrame, a dict, a ``datasets.Dataset`` or a path, whose iteration would
+            not give the texts, or a ``str`` naming an existing file (the message gives the fix).
 
     Example:
         >>> import kontak_nlp

@@ -66,6 +66,21 @@ class ArticleResult:
     def __len__(self) -> int:
         return len(self.sentences)
 
+    def __repr__(self) -> str:
+        """A one-line summary (the article itself is in ``.text``; ``str()`` lists every sentence).
+
+        Example:
+            >>> ArticleResult("Menlu tiba. " * 50, (), ())  # doctest: +ELLIPSIS
+            ArticleResult(0 sentences, 0 boilerplate, labels={}, text='Menlu tiba. Menlu...' (550 chars))
+        """
+        head = self.text[:36].replace("\n", " ")
+        more = "..." if len(self.text) > 36 else ""
+        title = f", title={self.page.title!r}" if self.page is not None and self.page.title else ""
+        return (
+            f"ArticleResult({len(self.sentences)} sentences, {len(self.boilerplate)} boilerplate, "
+            f"labels={self.label_counts()}{title}, text={head + more!r} ({len(self.text)} chars))"
+        )
+
     def __iter__(self) -> Any:
         return iter(self.sentences)
 
@@ -78,7 +93,8 @@ class ArticleResult:
         return [asdict(s) for s in self.sentences]
 
     def to_pandas(self) -> Any:
-        """A DataFrame with one row per sentence."""
+        """A DataFrame with one row per sentence, columns ``text, start, end, index, paragraph, label,
+        score, scores`` (``start``/``end`` are character offsets into ``.text``)."""
         import pandas as pd
 
         return pd.DataFrame(self.to_records())
