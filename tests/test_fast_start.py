@@ -29,9 +29,12 @@ def adapter_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
     model.config.kontak_base = str(tiny_model_dir)
     lora = LoraConfig(
-        task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, target_modules=_LORA_TARGETS,
+        task_type=TaskType.SEQ_CLS,
+        r=4,
+        lora_alpha=8,
+        target_modules=_LORA_TARGETS,
         modules_to_save=["classifier", "pooler"],
-    )  # fmt: skip
+    )
     model = get_peft_model(model, lora)
     torch.manual_seed(3)
     with torch.no_grad():
