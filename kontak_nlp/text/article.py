@@ -71,7 +71,7 @@ class ArticleResult:
 
         Example:
             >>> ArticleResult("Menlu tiba. " * 50, (), ())  # doctest: +ELLIPSIS
-            ArticleResult(0 sentences, 0 boilerplate, labels={}, text='Menlu tiba. Menlu...' (550 chars))
+            ArticleResult(0 sentences, 0 boilerplate, labels={}, text='Menlu tiba. Menlu...' (600 chars))
         """
         head = self.text[:36].replace("\n", " ")
         more = "..." if len(self.text) > 36 else ""
