@@ -148,7 +148,7 @@ class JobSummary:
         errored = f"{self.rows_errored} errored" + (f" ({self.on_error})" if self.rows_errored else "")
         rate = (self.rows_this_run or self.rows_read) / self.seconds if self.seconds > 0 else 0.0
         text = f"kontak-nlp classify: {self.rows_read} {noun} read, {written}, {errored}"
-        text += f" in {self.seconds:.2f} s ({rate:.0f} {noun}/s)"
+        text += f" in {self.seconds:.2f} s ({_rate(rate)} {noun}/s)"
         if self.resumed_from:
             text += f", resumed at {noun[:-1]} {self.resumed_from}"
         if self.rechecked is not None:
@@ -164,3 +164,13 @@ class JobSummary:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of the fields."""
         return asdict(self)
+
+
+def _rate(rate: float) -> str:
+    """A rate with enough digits to not read 0 for a small job (``0.27``, ``3.5``, ``387``).
+
+    Example:
+        >>> _rate(0.27), _rate(3.51), _rate(387.2), _rate(0.0)
+        ('0.27', '3.5', '387', '0')
+    """
+    return f"{rate:.0f}" if rate >= 10 or rate == 0 else f"{rate:.2g}"
