@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from kontak_nlp import checksums
-from kontak_nlp._lora import is_plain_lora, merge_plain_lora
+from kontak_nlp.inference.lora import is_plain_lora, merge_plain_lora
 
 REPO = Path(__file__).resolve().parent.parent
 

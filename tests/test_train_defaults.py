@@ -15,7 +15,7 @@ import pytest
 from kontak_nlp import DEFAULT_LABELS, Classifier, TrainConfig, train
 from kontak_nlp.cli import main
 from kontak_nlp.errors import DataError
-from kontak_nlp.train_plan import dev_checks, plan_training
+from kontak_nlp.training.plan import dev_checks, plan_training
 
 CUES = {
     "meeting_report": ["bertemu", "pertemuan", "membahas", "met", "talks"],

@@ -186,8 +186,8 @@ def load_model_and_tokenizer(source: Path | str) -> tuple[Any, Any]:
 def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from kontak_nlp._lora import merge_plain_lora
     from kontak_nlp.backbone import resolve_base
+    from kontak_nlp.inference.lora import merge_plain_lora
 
     base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
     if Path(base).is_dir():

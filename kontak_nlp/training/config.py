@@ -38,7 +38,7 @@ class TrainConfig:
         lora_r / lora_alpha / lora_dropout: LoRA hyper-parameters.
         epochs, lr, batch_size, max_length, weight_decay, warmup_ratio, seed: The usual. ``None``
             (the default for ``epochs``, ``lr`` and ``batch_size``) chooses a value from the size of
-            the training data (see :func:`kontak_nlp.train_plan.plan_training`); the values used are
+            the training data (see :func:`kontak_nlp.training.plan.plan_training`); the values used are
             saved in ``training_args.json``.
         class_weighting: ``"balanced"`` weights the loss by inverse class frequency, ``"none"`` does not.
         early_stopping_patience: Epochs without dev macro-F1 improvement before stopping (0 = off;

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from kontak_nlp._train_data import prepare_datasets
 from kontak_nlp.errors import DataError
 from kontak_nlp.inference import model_io as _model_io
 from kontak_nlp.inference.torch_backend import Classifier
-from kontak_nlp.train_plan import TrainPlan, dev_checks, plan_training
 from kontak_nlp.training.config import TrainConfig
+from kontak_nlp.training.datasets import prepare_datasets
+from kontak_nlp.training.plan import TrainPlan, dev_checks, plan_training
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
     """Fine-tune a classifier and save it to ``config.output_dir``.
 
     Settings left at ``None`` in ``config`` (epochs, learning rate, batch size, early stopping, save
-    format) are chosen from the size of the data (:func:`kontak_nlp.train_plan.plan_training`) and
+    format) are chosen from the size of the data (:func:`kontak_nlp.training.plan.plan_training`) and
     logged. After training, the dev predictions are checked: a model that answers one label for
     everything, or is no better than the most frequent label, is reported with a warning (in the log
     and in the model card). The calibration temperature is fitted only on a dev split of at least

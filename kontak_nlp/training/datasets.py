@@ -15,8 +15,8 @@ import numpy as np
 from kontak_nlp.data import check_columns, check_label_counts, check_texts, read_table, resolve_labels
 from kontak_nlp.errors import DataError
 from kontak_nlp.schema import DEFAULT_LABELS
-from kontak_nlp.train_plan import min_dev_rows
 from kontak_nlp.training.config import TrainConfig
+from kontak_nlp.training.plan import min_dev_rows
 
 logger = logging.getLogger(__name__)
 
