@@ -27,8 +27,10 @@ PACKAGED_CORPUS = Path(__file__).parent / "resources" / "corpus.jsonl.gz"
 
 
 def corpus_path() -> Path:
-    """Where the corpus is read from: ``$KONTAK_CORPUS``, else ``training/data/corpus.jsonl`` of a
-    repository checkout, else the gzip copy shipped in the package (an installed wheel).
+    """Where the corpus is read from: ``$KONTAK_CORPUS`` if set (e.g. ``training/data/corpus.jsonl``
+    of a checkout while you edit the corpus), else the gzip copy shipped in the package.
+
+    ``training/build_corpus.py`` writes both files from the same articles, so they hold the same rows.
 
     Example:
         >>> corpus_path().name in ("corpus.jsonl", "corpus.jsonl.gz")
@@ -39,10 +41,8 @@ def corpus_path() -> Path:
         if not Path(env).exists():
             raise DataError(f"{env}: corpus file not found (set by KONTAK_CORPUS)")
         return Path(env)
-    repo = Path(__file__).resolve().parents[1] / "training" / "data" / "corpus.jsonl"
-    for path in (repo, PACKAGED_CORPUS):
-        if path.exists():
-            return path
+    if PACKAGED_CORPUS.exists():
+        return PACKAGED_CORPUS
     raise DataError(f"{PACKAGED_CORPUS}: corpus file not found; reinstall kontak-nlp or set KONTAK_CORPUS")
 
 

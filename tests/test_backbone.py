@@ -468,7 +468,7 @@ def test_stale_temp_dirs_of_dead_conversions_are_removed(use_tiny_bin: Path, tmp
     import subprocess
     import sys
 
-    from kontak_nlp._tmpdirs import owner_tag
+    from kontak_nlp.backbone.tmpdirs import owner_tag
 
     path = ensure_backbone(tmp_path)
     dead = int(

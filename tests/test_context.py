@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from kontak_nlp import Classifier, TrainConfig, train
-from kontak_nlp.context import article_contexts, contexts_by_group, drop_contexts, encode
 from kontak_nlp.errors import DataError, InputError
+from kontak_nlp.inference.context import article_contexts, contexts_by_group, drop_contexts, encode
 
 HEADLINE_CUE = {
     "meeting_report": "bertemu pertemuan",

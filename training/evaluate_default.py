@@ -26,6 +26,8 @@ from kontak_nlp.inference.loader import DEFAULT_MODEL_DIR
 from kontak_nlp.training.model_card import RESULTS_FILE, write_model_card
 
 HERE = Path(__file__).resolve().parent
+#: The scripts here read the working copy of the corpus (the package reads its shipped gzip copy).
+os.environ.setdefault("KONTAK_CORPUS", str(HERE / "data" / "corpus.jsonl"))
 logger = logging.getLogger("evaluate_default")
 
 

@@ -11,10 +11,12 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parents[1] / "kontak_nlp" / "resources" / "calibration.txt"
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=512)
     parser.add_argument("--out", type=Path, default=TARGET)
     args = parser.parse_args(argv)
+    os.environ.setdefault("KONTAK_CORPUS", str(CORPUS))  # the working copy, not the packaged gzip
     from kontak_nlp.data import load_corpus
 
     texts = sorted(set(load_corpus()["train"]["text"]))

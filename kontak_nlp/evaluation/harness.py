@@ -185,7 +185,7 @@ def load_labelled(
 
 def _article_contexts(ds: Any, table: LabelledData, rows: list[int]) -> list[str] | None:
     """Headline + previous-sentence contexts when the rows carry article ids and sentence positions."""
-    from kontak_nlp.context import contexts_by_group
+    from kontak_nlp.inference.context import contexts_by_group
 
     position_column = next((c for c in _POSITION_COLUMNS if c in ds.column_names), None)
     if table.groups is None or position_column is None:

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from kontak_nlp._model_safety import check_labels_file, check_no_code
 from kontak_nlp.checksums import verify_checksums, write_checksums
 from kontak_nlp.errors import ModelLoadError
+from kontak_nlp.inference.model_safety import check_labels_file, check_no_code
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _check_safetensors(file: Path) -> None:
 def check_model_dir(path: Path) -> None:
     """Validate a local model directory before handing it to transformers; errors name the file.
 
-    It must not ask for code to run (:func:`kontak_nlp._model_safety.check_no_code`), its
+    It must not ask for code to run (:func:`kontak_nlp.inference.model_safety.check_no_code`), its
     ``labels.json`` must agree with ``config.json``, and its files must match ``checksums.json``.
     """
     if not path.is_dir():

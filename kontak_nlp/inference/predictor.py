@@ -31,7 +31,7 @@ def _rejected_text(
     tokenizer: Any, texts: list[str], contexts: list[str] | None, max_length: int, err: BaseException
 ) -> InputError:
     """The :class:`InputError` naming the first text ``tokenizer`` rejects (it failed on the batch)."""
-    from kontak_nlp.context import encode
+    from kontak_nlp.inference.context import encode
 
     for position, text in enumerate(texts):
         try:
@@ -86,7 +86,7 @@ class PredictorBase:
     @property
     def uses_context(self) -> bool:
         """Whether the model was trained with article context (headline and previous sentence)."""
-        from kontak_nlp.context import CONFIG_KEY
+        from kontak_nlp.inference.context import CONFIG_KEY
 
         return getattr(self.config, CONFIG_KEY, "none") == "article"
 
@@ -100,7 +100,7 @@ class PredictorBase:
     ) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, rows in input order.
 
-        ``context`` gives each text's article context (see :mod:`kontak_nlp.context`); it is used by
+        ``context`` gives each text's article context (see :mod:`kontak_nlp.inference.context`); it is used by
         models trained with context and ignored by the others. ``batch_size`` None is the model's
         ``batch_size`` option (32 by default).
 
@@ -237,7 +237,7 @@ class PredictorBase:
 
     def _preprocess(self, texts: list[str], contexts: list[str] | None = None) -> list[list[int]]:
         """Tokenize without padding (with contexts if the model uses them); warn when texts are cut."""
-        from kontak_nlp.context import encode
+        from kontak_nlp.inference.context import encode
 
         contexts = contexts if self.uses_context else None
         try:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from kontak_nlp._locking import LockHeld, exclusive_lock
 from kontak_nlp.jobs._formats import Record
+from kontak_nlp.jobs.locking import LockHeld, exclusive_lock
 from kontak_nlp.jobs.state import InputHash, JobError, JobPaths, JobState, OutputError, output_error
 
 logger = logging.getLogger(__name__)

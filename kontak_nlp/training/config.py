@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from kontak_nlp.context import CONTEXT_MODES
+from kontak_nlp.inference.context import CONTEXT_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -105,7 +105,7 @@ def _concat(parts: list[Any]) -> Any:
 
 def _contexts(ds: Any, columns: dict[str, Any], config: TrainConfig, dropout: float, where: str) -> list[str]:
     """Article contexts of every row (headline and previous sentence), some blanked at ``dropout``."""
-    from kontak_nlp.context import contexts_by_group, drop_contexts
+    from kontak_nlp.inference.context import contexts_by_group, drop_contexts
 
     group, order = columns["group"], columns["order"]
     if not group or group not in ds.column_names or order not in ds.column_names:

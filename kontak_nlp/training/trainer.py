@@ -82,7 +82,7 @@ def train(config: TrainConfig, train_data: Any, eval_data: Any = None, *, resume
         raise
     clf = Classifier(trainer.model, tokenizer, device="cpu" if trainer.args.use_cpu else "auto")
     if config.context != "none":
-        from kontak_nlp.context import CONFIG_KEY
+        from kontak_nlp.inference.context import CONFIG_KEY
 
         setattr(clf.model.config, CONFIG_KEY, config.context)
     history = [entry for entry in trainer.state.log_history if "eval_macro_f1" in entry]
@@ -208,7 +208,7 @@ def _build_trainer(
 ) -> Any:
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
-    from kontak_nlp.context import encode
+    from kontak_nlp.inference.context import encode
     from kontak_nlp.training.loss import WeightedLossTrainer, compute_metrics
 
     config = plan.config
