@@ -58,7 +58,8 @@ class AuditSet:
     prefixes: tuple[str, ...] = ()
 
 
-#: The v1 audit (640 sentences) and the corpus-v2 audit (1,020 sentences of the v2 articles only).
+#: The v1 audit (640 sentences), the corpus-v2 audit (1,020 sentences of the v2 articles only) and the
+#: corpus-v3 audit (340 sentences of the v3 articles).
 AUDITS = {
     "v1": AuditSet(
         HERE / "data" / "audit",
@@ -70,6 +71,12 @@ AUDITS = {
         {"id": 170, "en": 60, "ms": 25},
         frozenset({"v2a-001", "v2b-001", "v2c-001", "v2d-001", "v2e-001"}),
         ("v2",),
+    ),
+    "v3": AuditSet(
+        HERE / "data" / "audit_v3",
+        {"id": 60, "en": 25},
+        frozenset(),
+        ("v3",),
     ),
 }
 AUDIT = AUDITS["v1"].directory
