@@ -11,7 +11,7 @@ Steps (all files in ``training/data/audit/``):
    against the current corpus) and ``audit_disagreements.jsonl``.
 4. Each disagreement is resolved in ``resolutions.jsonl`` (``verdict``: ``first_wrong``,
    ``second_wrong`` or ``both_defensible``); ``apply`` writes the ``first_wrong`` fixes into the raw
-   files, one label per line, only for writer prefixes whose 7 files have been quiet for 3 minutes.
+   files, one label per line, only for writer prefixes whose files have been quiet for 3 minutes.
 
 Usage:
     python training/label_audit.py sample | report | apply              # the v1 audit
@@ -203,8 +203,9 @@ def report(articles: list[dict[str, Any]], directory: Path = AUDIT) -> dict[str,
 
 
 def _prefix_quiet(prefix: str) -> bool:
+    """Whether a writer prefix has files and none changed in the last ``QUIET_SECONDS`` (writing done)."""
     files = sorted(RAW.glob(f"{prefix}_*.jsonl"))
-    return len(files) >= 7 and time.time() - max(f.stat().st_mtime for f in files) > QUIET_SECONDS
+    return bool(files) and time.time() - max(f.stat().st_mtime for f in files) > QUIET_SECONDS
 
 
 def _units(article: dict[str, Any]) -> list[dict[str, Any]]:
