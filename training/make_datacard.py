@@ -277,6 +277,20 @@ def _v2_section() -> str:
     )
 
 
+def _v3_section() -> str:
+    return (
+        "Corpus v3 adds 162 articles (prefixes `v3a`-`v3f`), written under `training/data/WRITING-V3.md` "
+        "for the kinds of sentences the v2 model still got wrong on real news, as the evaluation harness "
+        "measured them on real-dev (the writers saw only the kinds, described with invented examples, "
+        "never the real sentences): background inside meeting and visit stories (what a desk, fund or "
+        "procedure does; the framing of a visit), facts that sound like opinions (referendums, polls, "
+        "markets, factual emphasis), meeting reports without meeting words (ceremonies, site tours, letters "
+        "of intent, agreements announced in quotes, lobbying), judgments and openness told around meetings, "
+        "necessity and assurances that are not demands, and requests without demand words. 8 more "
+        "template-like v1 articles were retired.\n"
+    )
+
+
 def render(articles: list[dict[str, Any]]) -> str:
     """The data card as Markdown."""
     stats = ct.corpus_stats(articles)
@@ -311,9 +325,11 @@ def render(articles: list[dict[str, Any]]) -> str:
         "## Cue words\n", _cue_section(cue_stats(articles)),
         "## Diversity\n", _diversity_section(stats, articles),
         "## Corpus v2\n", _v2_section(),
+        "## Corpus v3\n", _v3_section(),
         "## Shape against real news\n", _realism_section(articles),
         "## Label audit (v1)\n", _audit_section(),
         "## Label audit (v2)\n", _audit_section(AUDIT_DIR.parent / "audit_v2", "an independent annotator"),
+        "## Label audit (v3)\n", _audit_section(AUDIT_DIR.parent / "audit_v3", "two independent annotators, half each"),
         "## Known biases and limits\n", _limits_section(stats, articles),
         "## License\n",
         "Apache-2.0, the same license as kontak_nlp; the text is the project's own work.\n",
