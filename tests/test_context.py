@@ -80,6 +80,7 @@ def test_model_trained_with_context_reads_it(tiny_model_dir: Path, tmp_path: Pat
 
     report = evaluate(clf, rows, n_bootstrap=10)  # the harness builds contexts from article_id/sent_idx
     assert report.metrics["accuracy"] > 0.8
+    _articles_use_context(clf, rows, tmp_path)
     reloaded = Classifier.from_pretrained(tmp_path / "ctx", device="cpu")
     assert reloaded.uses_context
     np.testing.assert_allclose(
@@ -87,6 +88,28 @@ def test_model_trained_with_context_reads_it(tiny_model_dir: Path, tmp_path: Pat
         clf.predict_proba([r["text"] for r in body], context=body_ctx),
         atol=1e-5,
     )
+
+
+def _articles_use_context(clf: Classifier, rows: list[dict[str, object]], tmp_path: Path) -> None:
+    """classify_article and the job engine's article mode hand a context model its article contexts:
+    the body sentences are filler, so only the headline tells their label."""
+    import json
+
+    from kontak_nlp import classify_article
+    from kontak_nlp.jobs import JobConfig, run_job
+
+    articles = {}
+    for r in rows:
+        articles.setdefault(r["article_id"], []).append(r)
+    texts = ["\n\n".join(str(r["text"]) for r in units) for units in articles.values()]
+    gold = [[r["label"] for r in units] for units in articles.values()]
+    for text, labels in zip(texts, gold):
+        assert [s.label for s in classify_article(text, model=clf)] == labels
+    source = tmp_path / "articles.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    run_job(JobConfig(input=source, output=tmp_path / "out.jsonl", articles=True), model=clf)
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["label"] for r in out] == [label for labels in gold for label in labels]
 
 
 def test_context_needs_article_columns(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from kontak_nlp.inference.options import RuntimeOptions
 from kontak_nlp.integrations import _ray_io
 from kontak_nlp.integrations._ray_io import PROBLEM, arrow_table, columns_of
 from kontak_nlp.jobs._formats import Record
-from kontak_nlp.jobs.rows import RowOptions, article_rows, segment_record, sentence_rows
+from kontak_nlp.jobs.rows import RowOptions, article_rows, proba_fn_of, segment_record, sentence_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
@@ -91,8 +91,8 @@ class KontakPredictor:
         )
         self.columns = _output_columns(self.row_options, has_row=row_column is not None)
 
-    def _proba(self, texts: list[str]) -> Any:
-        return self.model.predict_proba(texts, show_progress_bar=False)
+    def _proba(self, texts: list[str], contexts: list[str] | None) -> Any:
+        return proba_fn_of(self.model)(texts, contexts)
 
     def __call__(self, batch: Any) -> Any:
         """Classify one batch; returns a pyarrow Table (Ray accepts it for any ``batch_format``)."""

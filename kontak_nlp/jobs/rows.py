@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 
 from kontak_nlp.errors import InputError
+from kontak_nlp.inference.context import article_contexts
 from kontak_nlp.jobs._formats import Record, has_lone_surrogate, text_problem
 from kontak_nlp.jobs.writers import Column
 from kontak_nlp.text.segment import Segmentation
 
-ProbaFn = Callable[[list[str]], np.ndarray]
+ProbaFn = Callable[[list[str], "list[str] | None"], np.ndarray]
 _POSITION = re.compile(r"^texts at position \d+:? ")
 _DIGITS = 6
 
@@ -80,6 +81,29 @@ class ChunkResult:
     boilerplate: int = 0
 
 
+def proba_fn_of(model: Any, batch_size: int | None = None) -> ProbaFn:
+    """The :data:`ProbaFn` of a model: its ``predict_proba``, given article contexts only when the
+    model was trained with them (``uses_context``), so duck-typed models need no ``context``.
+
+    Example:
+        >>> class Fake:
+        ...     def predict_proba(self, texts, **kwargs):
+        ...         return np.ones((len(texts), 2)) / 2
+        >>> proba_fn_of(Fake())(["a", "b"], ["", "a"]).shape
+        (2, 2)
+    """
+    kwargs: dict[str, Any] = {"show_progress_bar": False}
+    if batch_size is not None:
+        kwargs["batch_size"] = batch_size
+
+    def proba(texts: list[str], contexts: list[str] | None) -> np.ndarray:
+        if contexts is not None and getattr(model, "uses_context", False):
+            return model.predict_proba(texts, context=contexts, **kwargs)
+        return model.predict_proba(texts, **kwargs)
+
+    return proba
+
+
 def _bad(record: Record, problem: str, options: RowOptions) -> None:
     if options.on_error == "raise":
         raise InputError(
@@ -96,14 +120,18 @@ def _safe_id(value: Any) -> Any:
     return None if has_lone_surrogate(value) else value
 
 
-def _classify(texts: list[str], proba_fn: ProbaFn) -> tuple[list[np.ndarray | None], dict[int, str]]:
+def _classify(
+    texts: list[str], proba_fn: ProbaFn, contexts: list[str] | None = None
+) -> tuple[list[np.ndarray | None], dict[int, str]]:
     """Probabilities of ``texts`` (None for a rejected text) and ``{index: problem}`` of the texts
-    the tokenizer rejects; the others are classified again without them."""
+    the tokenizer rejects; the others are classified again without them. ``contexts`` (one per text,
+    article mode) go to models trained with article context."""
     rejected: dict[int, str] = {}
     while True:
         keep = [i for i in range(len(texts)) if i not in rejected]
+        kept_contexts = None if contexts is None else [contexts[i] for i in keep]
         try:
-            proba = proba_fn([texts[i] for i in keep]) if keep else []
+            proba = proba_fn([texts[i] for i in keep], kept_contexts) if keep else []
         except InputError as err:
             if err.position is None:
                 raise
@@ -134,7 +162,7 @@ def sentence_rows(records: Sequence[Record], proba_fn: ProbaFn, options: RowOpti
     """Classify a chunk of sentence records; bad rows follow ``options.on_error``.
 
     Example:
-        >>> fake = lambda texts: np.tile([[0.2, 0.8]], (len(texts), 1))
+        >>> fake = lambda texts, contexts: np.tile([[0.2, 0.8]], (len(texts), 1))
         >>> sentence_rows([Record(0, "Halo.")], fake, RowOptions(labels=("a", "b"))).rows
         [{'row': 0, 'label': 'b', 'score': 0.8}]
     """
@@ -190,6 +218,15 @@ def _error_row(article_id: Any, record: Record, problem: str, options: RowOption
 ArticleItem = tuple[Record, Segmentation | None, str | None]
 
 
+def _unit_contexts(units: list[tuple[int, Any]]) -> list[str]:
+    """Each unit's article context (headline and previous sentence of its own article), in order."""
+    by_article: dict[int, list[str]] = {}
+    for k, unit in units:
+        by_article.setdefault(k, []).append(unit.text)
+    contexts = {k: iter(article_contexts(texts)) for k, texts in by_article.items()}
+    return [next(contexts[k]) for k, _ in units]
+
+
 def segment_record(record: Record) -> tuple[ArticleItem, int]:
     """``(record, segmentation, problem)`` of an article record, and how many units it counts for.
 
@@ -214,7 +251,7 @@ def article_rows(items: Sequence[ArticleItem], proba_fn: ProbaFn, options: RowOp
 
     Example:
         >>> from kontak_nlp.text.segment import segment
-        >>> fake = lambda texts: np.tile([[0.2, 0.8]], (len(texts), 1))
+        >>> fake = lambda texts, contexts: np.tile([[0.2, 0.8]], (len(texts), 1))
         >>> item = (Record(0, "Menlu tiba. Share:"), segment("Menlu tiba. Share:"), None)
         >>> rows = article_rows([item], fake, RowOptions(("a", "b"), articles=True)).rows
         >>> [(r["start"], r["end"], r["label"]) for r in rows]
@@ -225,7 +262,7 @@ def article_rows(items: Sequence[ArticleItem], proba_fn: ProbaFn, options: RowOp
             _bad(record, problem, options)
     units = [(k, u) for k, (_, seg, _) in enumerate(items) if seg is not None for u in seg.units]
     units = [(k, u) for k, u in units if not u.boilerplate]
-    proba, rejected = _classify([u.text for _, u in units], proba_fn)
+    proba, rejected = _classify([u.text for _, u in units], proba_fn, _unit_contexts(units))
     items = list(items)
     for at, problem in sorted(rejected.items()):
         k, unit = units[at]

@@ -28,7 +28,7 @@ from kontak_nlp.jobs._settings import (
 )
 from kontak_nlp.jobs.config import JobConfig, JobSummary
 from kontak_nlp.jobs.readers import open_reader
-from kontak_nlp.jobs.rows import ChunkResult, article_rows, segment_record, sentence_rows
+from kontak_nlp.jobs.rows import ChunkResult, article_rows, proba_fn_of, segment_record, sentence_rows
 from kontak_nlp.jobs.state import (
     InputHash,
     JobError,
@@ -379,8 +379,7 @@ def _run(
         result.blank_lines = getattr(reader, "blank_lines", 0)
         return result
 
-    def proba(texts: list[str]) -> Any:
-        return model.predict_proba(texts, batch_size=config.options.batch_size, show_progress_bar=False)
+    proba = proba_fn_of(model, config.options.batch_size)
 
     quiet = _TruncationOnce()
     logging.getLogger(PredictorBase.__module__).addFilter(quiet)

@@ -180,9 +180,12 @@ def classify_article(
     labeled: list[LabeledSentence] = []
     if sentences:
         from kontak_nlp.api import load
+        from kontak_nlp.inference.context import article_contexts
 
         clf = load(model, device=device)
-        predictions = clf.classify([s.text for s in sentences], top_k=top_k, batch_size=batch_size)
+        texts = [s.text for s in sentences]
+        contexts = article_contexts(texts) if getattr(clf, "uses_context", False) else None
+        predictions = clf.classify(texts, context=contexts, top_k=top_k, batch_size=batch_size)
         labeled = [
             LabeledSentence(s.text, s.start, s.end, s.index, s.paragraph, p.label, p.score, p.scores)
             for s, p in zip(sentences, predictions)
