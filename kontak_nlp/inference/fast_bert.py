@@ -11,9 +11,13 @@ changes that matter on a CPU:
 - bf16 runs with pre-packed bf16 weights instead of autocast, which re-casts every fp32 weight on
   every call; the residual stream, LayerNorms and softmax stay fp32.
 
-:func:`build_fast_forward` checks the result against the transformers forward on a small input
-and returns None (the caller falls back to the plain forward) when the model is not a plain BERT
-classifier or the check fails. :func:`weights_signature` lets callers notice changed weights.
+:class:`FastBertForward` is built from tensors named as in ``BertForSequenceClassification``'s
+state dict plus a few config values (:class:`BertShape`), so it needs no transformers module: the
+light loader (:mod:`kontak_nlp.inference.light`) builds it straight from safetensors files.
+:func:`build_fast_forward` builds it from a loaded transformers model, checks the result against the
+transformers forward on a small input and returns None (the caller falls back to the plain forward)
+when the model is not a plain BERT classifier or the check fails. :func:`weights_signature` lets
+callers notice changed weights.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -31,6 +36,12 @@ logger = logging.getLogger(__name__)
 
 _PACK_HINT = 1024  # typical tokens per batch; oneDNN's packed layout works for any row count
 _TOLERANCE = {torch.float32: 1e-3, torch.bfloat16: 5e-2}  # max |logit diff| / max(1, max |logit|)
+_EMBEDDINGS = "bert.embeddings."
+Activation = Callable[[torch.Tensor], torch.Tensor]
+
+#: ``hidden_act`` values computed here exactly as transformers' ``ACT2FN`` modules compute them
+#: (``"gelu"``, exact GELU, is fused into the feed-forward product instead).
+ACTIVATIONS: dict[str, Activation] = {"relu": F.relu, "swish": F.silu, "tanh": torch.tanh}
 
 
 @functools.cache
@@ -65,34 +76,79 @@ class _Linear:
         return out.view(*x.shape[:-1], self.out_features)
 
 
-def _stack(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.cat([m.weight for m in linears]), torch.cat([m.bias for m in linears])
+@dataclass(frozen=True)
+class BertShape:
+    """The config values the fast forward needs besides the weights.
+
+    Attributes:
+        layers: Encoder layers (``num_hidden_layers``).
+        heads: Attention heads (``num_attention_heads``).
+        eps: LayerNorm epsilon (``layer_norm_eps``).
+        activation: The feed-forward activation; None is exact GELU, fused into the product.
+
+    Example:
+        >>> shape = BertShape.from_config({"num_hidden_layers": 2, "num_attention_heads": 4})
+        >>> shape.eps, shape.activation is None
+        (1e-12, True)
+    """
+
+    layers: int
+    heads: int
+    eps: float = 1e-12
+    activation: Activation | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], activation: Activation | None = None) -> BertShape:
+        """From ``config.json`` values; ``activation`` None looks ``hidden_act`` up in :data:`ACTIVATIONS`
+        (KeyError when it is not there and not ``"gelu"``)."""
+        act = config.get("hidden_act", "gelu")
+        if activation is None and act != "gelu":
+            activation = ACTIVATIONS[act]
+        eps = float(config.get("layer_norm_eps", 1e-12))
+        return cls(int(config["num_hidden_layers"]), int(config["num_attention_heads"]), eps, activation)
+
+
+class _Weights:
+    """Named tensors of a ``BertForSequenceClassification`` state dict, read by prefix."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor], prefix: str = "") -> None:
+        self.tensors, self.prefix = tensors, prefix
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.tensors[self.prefix + name].detach()
+
+    def pair(self, module: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(weight, bias)`` of a linear or LayerNorm module."""
+        return self[f"{module}.weight"], self[f"{module}.bias"]
+
+    def stacked(self, *modules: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights and biases of ``modules`` concatenated (one product for several projections)."""
+        pairs = [self.pair(module) for module in modules]
+        return torch.cat([w for w, _ in pairs]), torch.cat([b for _, b in pairs])
 
 
 class _Layer:
-    """One BERT encoder layer's packed weights plus its (fp32) LayerNorm and activation modules."""
+    """One BERT encoder layer's packed weights plus its (fp32) LayerNorm parameters and activation."""
 
-    def __init__(self, layer: Any, dtype: torch.dtype, exact_gelu: bool, *, first_token_only: bool) -> None:
-        attention = layer.attention.self
-        self.heads = attention.num_attention_heads
+    def __init__(
+        self, weights: _Weights, dtype: torch.dtype, shape: BertShape, *, first_token_only: bool
+    ) -> None:
+        self.heads = shape.heads
         self.qkv: _Linear | None = None
         self.query: _Linear | None = None
         self.key_value: _Linear | None = None
+        q, k, v = "attention.self.query", "attention.self.key", "attention.self.value"
         if first_token_only:  # the query product runs on fewer rows than the key/value one
-            self.query = _Linear(attention.query.weight, attention.query.bias, dtype, gelu=False)
-            self.key_value = _Linear(*_stack(attention.key, attention.value), dtype, gelu=False)
+            self.query = _Linear(*weights.pair(q), dtype, gelu=False)
+            self.key_value = _Linear(*weights.stacked(k, v), dtype, gelu=False)
         else:
-            self.qkv = _Linear(*_stack(attention.query, attention.key, attention.value), dtype, gelu=False)
-        out = layer.attention.output.dense
-        self.attention_out = _Linear(out.weight, out.bias, dtype, gelu=False)
-        self.norm1 = layer.attention.output.LayerNorm
-        up = layer.intermediate.dense
-        self.up = _Linear(up.weight, up.bias, dtype, gelu=exact_gelu)
-        self.activation: Callable[[torch.Tensor], torch.Tensor] | None = (
-            None if exact_gelu else layer.intermediate.intermediate_act_fn
-        )
-        self.down = _Linear(layer.output.dense.weight, layer.output.dense.bias, dtype, gelu=False)
-        self.norm2 = layer.output.LayerNorm
+            self.qkv = _Linear(*weights.stacked(q, k, v), dtype, gelu=False)
+        self.attention_out = _Linear(*weights.pair("attention.output.dense"), dtype, gelu=False)
+        self.norm1 = weights.pair("attention.output.LayerNorm")
+        self.up = _Linear(*weights.pair("intermediate.dense"), dtype, gelu=shape.activation is None)
+        self.activation = shape.activation
+        self.down = _Linear(*weights.pair("output.dense"), dtype, gelu=False)
+        self.norm2 = weights.pair("output.LayerNorm")
 
 
 def architecture_issue(model: Any) -> str | None:
@@ -143,31 +199,58 @@ def unsupported_reason(model: Any) -> str | None:
 class FastBertForward:
     """Logits of a ``BertForSequenceClassification`` from padded ``input_ids``/``attention_mask``.
 
-    Build it with :func:`build_fast_forward`, which checks it against the transformers forward.
+    Args:
+        tensors: The model's weights, named as in ``BertForSequenceClassification.state_dict()``
+            (``bert.embeddings.*``, ``bert.encoder.layer.N.*``, ``bert.pooler.dense.*``, ``classifier.*``).
+        shape: Layers, heads, LayerNorm epsilon and activation (:class:`BertShape`).
+        dtype: ``torch.float32`` or ``torch.bfloat16`` for the weight products.
+
+    :func:`build_fast_forward` builds one from a transformers model and checks it against the
+    transformers forward.
 
     Example:
-        >>> fast = build_fast_forward(model)  # doctest: +SKIP
+        >>> fast = FastBertForward(state_dict, BertShape(layers=12, heads=12))  # doctest: +SKIP
         >>> fast(input_ids, attention_mask).shape  # doctest: +SKIP
         torch.Size([32, 4])
     """
 
-    def __init__(self, model: Any, dtype: torch.dtype = torch.float32) -> None:
-        self.model = model
-        self.dtype = dtype
-        exact_gelu = model.config.hidden_act == "gelu"
-        layers = model.bert.encoder.layer
+    def __init__(
+        self, tensors: Mapping[str, torch.Tensor], shape: BertShape, dtype: torch.dtype = torch.float32
+    ) -> None:
+        self.dtype, self.eps = dtype, shape.eps
+        embeddings = _Weights(tensors, _EMBEDDINGS)
+        self.word = embeddings["word_embeddings.weight"]
+        self.position = embeddings["position_embeddings.weight"]
+        self.token_type = embeddings["token_type_embeddings.weight"][0]
+        self.embedding_norm = embeddings.pair("LayerNorm")
+        self.pooler = _Weights(tensors).pair("bert.pooler.dense")
+        self.classifier = _Weights(tensors).pair("classifier")
         self.layers = [
-            _Layer(layer, dtype, exact_gelu, first_token_only=index == len(layers) - 1)
-            for index, layer in enumerate(layers)
+            _Layer(
+                _Weights(tensors, f"bert.encoder.layer.{i}."),
+                dtype,
+                shape,
+                first_token_only=i == shape.layers - 1,
+            )
+            for i in range(shape.layers)
         ]
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         tokens = _Packing(attention_mask)
-        hidden = tokens.pack(self.model.bert.embeddings(input_ids=input_ids))
+        hidden = tokens.pack(self._embed(input_ids))
         for layer in self.layers:
             hidden = self._layer(layer, hidden, tokens)
-        pooled = self.model.bert.pooler(hidden[:, None, :])
-        return self.model.classifier(self.model.dropout(pooled)).float()
+        pooled = torch.tanh(F.linear(hidden, *self.pooler))
+        return F.linear(pooled, *self.classifier).float()
+
+    def _embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``BertEmbeddings`` in eval mode: word + token type 0 + absolute position, then LayerNorm."""
+        embedded = F.embedding(input_ids, self.word) + self.token_type
+        embedded = embedded + self.position[: input_ids.shape[1]]
+        return self._norm(embedded, self.embedding_norm)
+
+    def _norm(self, x: torch.Tensor, weights: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return F.layer_norm(x, weights[0].shape, weights[0], weights[1], self.eps)
 
     def _layer(self, layer: _Layer, hidden: torch.Tensor, tokens: _Packing) -> torch.Tensor:
         """One encoder layer on packed ``(tokens, hidden)`` rows (``(batch, hidden)`` if first only)."""
@@ -182,11 +265,11 @@ class FastBertForward:
             query, key, value = tokens.unpack(layer.qkv(x)).chunk(3, dim=-1)
             residual = hidden
             context = tokens.pack(multi_head_attention(query, key, value, tokens.padding, layer.heads))
-        hidden = layer.norm1(layer.attention_out(context).float() + residual)
+        hidden = self._norm(layer.attention_out(context).float() + residual, layer.norm1)
         inner = layer.up(hidden.to(self.dtype))
         if layer.activation is not None:
             inner = layer.activation(inner)
-        return layer.norm2(layer.down(inner).float() + hidden)
+        return self._norm(layer.down(inner).float() + hidden, layer.norm2)
 
 
 class _Packing:
@@ -258,6 +341,19 @@ def weights_signature(model: Any) -> int:
     return hash(tuple((id(p), p._version) for p in model.parameters()))
 
 
+def model_shape(model: Any) -> BertShape:
+    """The :class:`BertShape` of a transformers BERT model (its own activation module unless GELU).
+
+    Example:
+        >>> model_shape(model).layers  # doctest: +SKIP
+        12
+    """
+    config, encoder = model.config, model.bert.encoder
+    activation = None if config.hidden_act == "gelu" else encoder.layer[0].intermediate.intermediate_act_fn
+    eps = float(model.bert.embeddings.LayerNorm.eps)
+    return BertShape(len(encoder.layer), int(config.num_attention_heads), eps, activation)
+
+
 def build_fast_forward(model: Any, dtype: torch.dtype = torch.float32) -> FastBertForward | None:
     """A checked :class:`FastBertForward` for ``model``, or None when it is unsupported.
 
@@ -272,7 +368,7 @@ def build_fast_forward(model: Any, dtype: torch.dtype = torch.float32) -> FastBe
     if reason is not None:
         logger.debug("fast CPU forward not used: %s", reason)
         return None
-    fast = FastBertForward(model, dtype)
+    fast = FastBertForward(dict(model.named_parameters()), model_shape(model), dtype)
     ids, mask = _probe_batch(model.config)
     with torch.inference_mode():
         expected = model(input_ids=ids, attention_mask=mask).logits.float()
