@@ -40,6 +40,25 @@ def is_plain_lora(config: dict[str, Any]) -> bool:
     return all(config.get(key, allowed[-1]) in allowed for key, allowed in _PLAIN.items())
 
 
+def read_plain_lora(adapter_dir: Path) -> tuple[dict[str, Any], float] | None:
+    """``(saved tensors, LoRA scale)`` of a plain-LoRA adapter directory; None for other adapters.
+
+    Example:
+        >>> weights, scale = read_plain_lora(Path("kontak_nlp/models/news4"))  # doctest: +SKIP
+        >>> scale
+        2.0
+    """
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    if not is_plain_lora(config):
+        return None
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    return weights, config["lora_alpha"] / (
+        math.sqrt(config["r"]) if config.get("use_rslora") else config["r"]
+    )
+
+
 def merge_plain_lora(model: Any, adapter_dir: Path) -> bool:
     """Merge the adapters of ``adapter_dir`` into ``model`` in place; False (model untouched) if the
     adapter is not plain LoRA or names a module the model lacks.
@@ -48,30 +67,45 @@ def merge_plain_lora(model: Any, adapter_dir: Path) -> bool:
         >>> merge_plain_lora(model, Path("kontak_nlp/models/news4"))  # doctest: +SKIP
         True
     """
-    import torch
-    from safetensors.torch import load_file
+    return merge_plain_lora_tensors(dict(model.named_parameters()), adapter_dir, add_missing=False)
 
-    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    if not is_plain_lora(config):
+
+def merge_plain_lora_tensors(tensors: dict[str, Any], adapter_dir: Path, *, add_missing: bool = True) -> bool:
+    """Merge the adapters of ``adapter_dir`` into named tensors in place (``bert.encoder...`` names,
+    as in the model's ``state_dict``); False (tensors untouched) as :func:`merge_plain_lora`.
+
+    With ``add_missing`` a saved ``modules_to_save`` tensor with no counterpart (the head and pooler
+    a bare encoder lacks) is added to ``tensors``; a LoRA pair still needs its base weight.
+
+    Example:
+        >>> merge_plain_lora_tensors(state_dict, Path("kontak_nlp/models/news4"))  # doctest: +SKIP
+        True
+    """
+    import torch
+
+    adapter = read_plain_lora(adapter_dir)
+    if adapter is None:
         return False
-    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
-    scale = config["lora_alpha"] / (math.sqrt(config["r"]) if config.get("use_rslora") else config["r"])
-    updates = _plan(model, weights)
+    weights, scale = adapter
+    updates = _plan(tensors, weights, add_missing)
     if updates is None:
         return False
     with torch.no_grad():
-        for target, kind, tensor in updates:
+        for name, kind, tensor in updates:
             if kind == "lora":
                 a, b = tensor
-                target.add_((b.float() @ a.float() * scale).to(target.dtype))
+                tensors[name].add_((b.float() @ a.float() * scale).to(tensors[name].dtype))
+            elif name in tensors:
+                tensors[name].copy_(tensor.to(tensors[name].dtype))
             else:
-                target.copy_(tensor.to(target.dtype))
+                tensors[name] = tensor.clone()
     return True
 
 
-def _plan(model: Any, weights: dict[str, Any]) -> list[tuple[Any, str, Any]] | None:
-    """``(parameter, "lora" | "copy", tensor(s))`` for every saved tensor; None if one has no target."""
-    params = dict(model.named_parameters())
+def _plan(
+    params: dict[str, Any], weights: dict[str, Any], add_missing: bool
+) -> list[tuple[str, str, Any]] | None:
+    """``(name, "lora" | "copy", tensor(s))`` for every saved tensor; None if one has no target."""
     updates = []
     for key, tensor in weights.items():
         name = key.removeprefix(_PREFIX)
@@ -83,11 +117,11 @@ def _plan(model: Any, weights: dict[str, Any]) -> list[tuple[Any, str, Any]] | N
             target = params.get(f"{module}.weight")
             if b is None or target is None or target.shape != (b.shape[0], tensor.shape[1]):
                 return None
-            updates.append((target, "lora", (tensor, b)))
+            updates.append((f"{module}.weight", "lora", (tensor, b)))
             continue
         name = name.replace(".modules_to_save.default.", ".")
         target = params.get(name)
-        if target is None or target.shape != tensor.shape:
+        if (target is None and not add_missing) or (target is not None and target.shape != tensor.shape):
             return None
-        updates.append((target, "copy", tensor))
+        updates.append((name, "copy", tensor))
     return updates
