@@ -43,14 +43,24 @@ def sha256_file(path: Path, *, cached: bool = False) -> str:
     return _CACHE[key]
 
 
-def record_file() -> Path:
-    """Where hashes are recorded across processes: ``sha256.json`` in the kontak_nlp cache dir."""
+def cache_home() -> Path:
+    """The kontak_nlp cache directory: ``$KONTAK_NLP_HOME``, else the user cache dir.
+
+    Example:
+        >>> cache_home().name  # doctest: +SKIP
+        'kontak_nlp'
+    """
     root = os.environ.get("KONTAK_NLP_HOME")
     if not root:
         import platformdirs
 
         root = platformdirs.user_cache_dir("kontak_nlp")
-    return Path(root).expanduser() / "sha256.json"
+    return Path(root).expanduser()
+
+
+def record_file() -> Path:
+    """Where hashes are recorded across processes: ``sha256.json`` in the kontak_nlp cache dir."""
+    return cache_home() / "sha256.json"
 
 
 def _recorded(name: str, stamp: list[int]) -> str | None:
