@@ -73,7 +73,13 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _read_json(file: Path) -> dict[str, Any]:
+def read_json(file: Path) -> dict[str, Any]:
+    """A JSON file of a model directory; :class:`ModelLoadError` names a missing or broken file.
+
+    Example:
+        >>> read_json(Path("kontak_nlp/models/news4/kontak_config.json"))
+        {'base': 'default'}
+    """
     if not file.exists():
         raise ModelLoadError(f"{file}: required file is missing")
     try:
@@ -107,7 +113,7 @@ def check_model_dir(path: Path) -> None:
     _checked_labels(path)
     verify_checksums(path)
     if (path / ADAPTER_CONFIG).exists():
-        _read_json(path / KONTAK_CONFIG)
+        read_json(path / KONTAK_CONFIG)
         if not (path / ADAPTER_WEIGHTS).exists():
             _missing(path / ADAPTER_WEIGHTS)
         _check_safetensors(path / ADAPTER_WEIGHTS)
@@ -145,7 +151,7 @@ def peek_labels(source: Path | str) -> list[str] | None:
 
 def _checked_labels(path: Path) -> list[str]:
     """``config.json``'s labels, after the no-code and ``labels.json`` checks."""
-    config = _read_json(path / "config.json")
+    config = read_json(path / "config.json")
     if not isinstance(config, dict):
         raise ModelLoadError(f"{path / 'config.json'}: not a JSON object")
     check_no_code(path, config)
@@ -161,9 +167,12 @@ def _missing(file: Path, hint: str = "") -> None:
     raise ModelLoadError(f"{file}: weights file is missing{hint}")
 
 
-def load_model_and_tokenizer(source: Path | str) -> tuple[Any, Any]:
+def load_model_and_tokenizer(source: Path | str, *, checked: bool = False) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` from a local directory (a ``Path``) or a hub id (a ``str``), as
-    :func:`kontak_nlp.inference.loader.model_source` resolved it. Remote code is never run."""
+    :func:`kontak_nlp.inference.loader.model_source` resolved it. Remote code is never run.
+
+    ``checked``: :func:`check_model_dir` already passed on this directory (it is not run again).
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if not isinstance(source, Path):
@@ -175,7 +184,8 @@ def load_model_and_tokenizer(source: Path | str) -> tuple[Any, Any]:
             raise ModelLoadError(
                 f"{source}: not a local directory and not loadable from the hub ({err})"
             ) from err
-    check_model_dir(source)
+    if not checked:
+        check_model_dir(source)
     if (source / ADAPTER_CONFIG).exists():
         return _load_adapter_dir(source)
     with quiet_transformers():
@@ -189,9 +199,9 @@ def _load_adapter_dir(path: Path) -> tuple[Any, Any]:
     from kontak_nlp.backbone import resolve_base
     from kontak_nlp.inference.lora import merge_plain_lora
 
-    base = resolve_base(_read_json(path / KONTAK_CONFIG).get("base"))
+    base = resolve_base(read_json(path / KONTAK_CONFIG).get("base"))
     if Path(base).is_dir():
-        check_no_code(Path(base), _read_json(Path(base) / "config.json"))
+        check_no_code(Path(base), read_json(Path(base) / "config.json"))
     config = AutoConfig.from_pretrained(str(path), trust_remote_code=False)
     with quiet_transformers():
         model = AutoModelForSequenceClassification.from_pretrained(

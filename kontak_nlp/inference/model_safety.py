@@ -10,6 +10,7 @@ batch job stdin is the data, so a data line ``y`` would answer. kontak_nlp passe
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from kontak_nlp.errors import ModelLoadError
 LABELS_FILE = "labels.json"
 _CODE_KEYS = ("auto_map",)
 _CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
+#: Architectures every supported transformers version implements: accepted without importing
+#: transformers (seconds), which the light inference path otherwise never imports.
+_CORE_MODEL_TYPES = frozenset({"bert"})
 
 
 def _json(file: Path) -> Any:
@@ -28,6 +32,7 @@ def _json(file: Path) -> Any:
         raise ModelLoadError(f"{file}: not valid JSON ({err}); the file is truncated or corrupted") from err
 
 
+@functools.cache
 def builtin_model_types() -> frozenset[str]:
     """The ``model_type`` values transformers implements itself (no code from the directory).
 
@@ -63,7 +68,10 @@ def check_no_code(directory: Path, config: dict[str, Any]) -> None:
                 "kontak_nlp never runs code from a model directory"
             )
     model_type = config.get("model_type")
-    if not isinstance(model_type, str) or model_type not in builtin_model_types():
+    builtin = model_type in _CORE_MODEL_TYPES or (
+        isinstance(model_type, str) and model_type in builtin_model_types()
+    )
+    if not builtin:
         raise ModelLoadError(
             f"{directory / 'config.json'}: model_type {model_type!r} is not a built-in transformers "
             "architecture; kontak_nlp loads only those (custom architectures would run code from "

@@ -3,6 +3,8 @@
 A backend provides ``config`` (with ``id2label``), ``tokenizer``, ``max_length`` and
 ``_forward(input_ids, attention_mask) -> logits``; this base class does the rest: tokenizing once,
 length-sorted dynamic padding, order restoration, calibration and :class:`Prediction` objects.
+A backend may tokenize with something lighter than its public ``tokenizer`` and read its labels from
+something lighter than its public ``config`` (``_text_tokenizer``, ``_runtime_config``).
 
 An approximate backend (dynamic int8) can carry an exact one as ``recheck_with``: rows whose top-two
 logit margin is below ``recheck_margin`` are computed again by it (see :class:`RecheckStats`).
@@ -67,11 +69,21 @@ class PredictorBase:
         raise NotImplementedError
 
     @property
+    def _runtime_config(self) -> Any:
+        """What labels, temperature and context mode are read from (``config`` unless cheaper)."""
+        return self.config
+
+    @property
+    def _text_tokenizer(self) -> Any:
+        """What texts are tokenized with (``tokenizer`` unless a backend has a lighter equivalent)."""
+        return self.tokenizer
+
+    @property
     def labels(self) -> list[str]:
         """Label names in column order of :meth:`predict_proba` (read from ``config.id2label``)."""
         from kontak_nlp.inference.model_io import ordered_labels
 
-        return ordered_labels(self.config)
+        return ordered_labels(self._runtime_config)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -81,14 +93,14 @@ class PredictorBase:
     @property
     def temperature(self) -> float:
         """The calibration temperature stored in the model config (1.0 when none is stored)."""
-        return float(getattr(self.config, "calibration_temperature", None) or 1.0)
+        return float(getattr(self._runtime_config, "calibration_temperature", None) or 1.0)
 
     @property
     def uses_context(self) -> bool:
         """Whether the model was trained with article context (headline and previous sentence)."""
         from kontak_nlp.inference.context import CONFIG_KEY
 
-        return getattr(self.config, CONFIG_KEY, "none") == "article"
+        return getattr(self._runtime_config, CONFIG_KEY, "none") == "article"
 
     def predict_logits(
         self,
@@ -154,7 +166,7 @@ class PredictorBase:
         hide_bar: bool,
     ) -> None:
         """``out[rows] = backend``'s logits of ``encoded[rows]``, in length-sorted padded batches."""
-        pad_id = self.tokenizer.pad_token_id or 0
+        pad_id = self._text_tokenizer.pad_token_id or 0
         batches = list(length_sorted_batches([len(encoded[i]) for i in rows], batch_size))
         for indices in tqdm(batches, desc="Classifying", unit="batch", disable=hide_bar):
             chosen = rows[indices]
@@ -240,12 +252,13 @@ class PredictorBase:
         from kontak_nlp.inference.context import encode
 
         contexts = contexts if self.uses_context else None
+        tokenizer = self._text_tokenizer
         try:
-            encoded = encode(self.tokenizer, texts, contexts, self.max_length)
+            encoded = encode(tokenizer, texts, contexts, self.max_length)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as err:  # TypeError, ValueError, a pyo3 PanicException (a BaseException)
-            raise _rejected_text(self.tokenizer, texts, contexts, self.max_length, err) from err
+            raise _rejected_text(tokenizer, texts, contexts, self.max_length, err) from err
         bare = contexts or [""] * len(encoded)
         cut = sum(1 for ids, c in zip(encoded, bare) if not c and len(ids) >= self.max_length)
         if cut:

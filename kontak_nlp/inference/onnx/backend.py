@@ -57,9 +57,9 @@ def _tokenizer_dir(path: Path) -> Path:
     if (path / "tokenizer_config.json").exists() or (path / "tokenizer.json").exists():
         return path
     from kontak_nlp.backbone import resolve_base
-    from kontak_nlp.inference.model_io import KONTAK_CONFIG, _read_json
+    from kontak_nlp.inference.model_io import KONTAK_CONFIG, read_json
 
-    return Path(resolve_base(_read_json(path / KONTAK_CONFIG).get("base")))
+    return Path(resolve_base(read_json(path / KONTAK_CONFIG).get("base")))
 
 
 class OnnxClassifier(PredictorBase):
