@@ -51,6 +51,34 @@ def build_tiny_model(directory: Path, labels: Sequence[str] = DEFAULT_LABELS, se
     return directory
 
 
+def build_tiny_adapter(base_dir: Path, directory: Path, seed: int = 3) -> Path:
+    """Save a LoRA adapter directory over ``base_dir`` (a tiny model) with non-zero adapters and head,
+    as training leaves them (``kontak_base`` names ``base_dir``)."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoTokenizer
+
+    from kontak_nlp.inference.model_io import save_model
+    from kontak_nlp.training.trainer import _LORA_TARGETS
+
+    model = BertForSequenceClassification.from_pretrained(base_dir)
+    model.config.kontak_base = str(base_dir)
+    lora = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=4,
+        lora_alpha=8,
+        target_modules=_LORA_TARGETS,
+        modules_to_save=["classifier", "pooler"],
+    )
+    model = get_peft_model(model, lora)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_" in name or "modules_to_save" in name:
+                param.normal_(0.0, 0.3)
+    save_model(model, AutoTokenizer.from_pretrained(base_dir), directory, merged=False)
+    return directory
+
+
 def build_word_sense_model(directory: Path, synonyms: dict[str, list[str]], seed: int = 0) -> Path:
     """A tiny encoder that stands in for a pretrained one: it "knows" which words mean the same.
 

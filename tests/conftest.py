@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _tiny import build_tiny_model  # noqa: E402
+from _tiny import build_tiny_adapter, build_tiny_model  # noqa: E402
 
 from kontak_nlp import Classifier  # noqa: E402
 
@@ -17,6 +17,12 @@ from kontak_nlp import Classifier  # noqa: E402
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved tiny 4-label model directory, built once per session."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def adapter_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA adapter directory over the tiny model, with non-zero adapters (as after training)."""
+    return build_tiny_adapter(tiny_model_dir, tmp_path_factory.mktemp("adapter") / "model")
 
 
 @pytest.fixture(scope="session")

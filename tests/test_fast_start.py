@@ -18,36 +18,6 @@ from kontak_nlp.inference.lora import is_plain_lora, merge_plain_lora
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def adapter_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A LoRA adapter directory over the tiny model, with non-zero adapters (as after training)."""
-    from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from kontak_nlp.training.trainer import _LORA_TARGETS
-
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
-    model.config.kontak_base = str(tiny_model_dir)
-    lora = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=4,
-        lora_alpha=8,
-        target_modules=_LORA_TARGETS,
-        modules_to_save=["classifier", "pooler"],
-    )
-    model = get_peft_model(model, lora)
-    torch.manual_seed(3)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_" in name or "modules_to_save" in name:
-                param.normal_(0.0, 0.3)
-    from kontak_nlp.inference.model_io import save_model
-
-    out = tmp_path_factory.mktemp("adapter") / "model"
-    save_model(model, AutoTokenizer.from_pretrained(tiny_model_dir), out, merged=False)
-    return out
-
-
 def test_plain_lora_merge_equals_peft(adapter_dir: Path, tiny_model_dir: Path) -> None:
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForSequenceClassification
