@@ -13,7 +13,9 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,34 @@ def move_aside(target: Path, error: type[Exception]) -> None:
     except OSError as err:
         raise error(f"{target}: damaged, and cannot be moved aside to rebuild it ({err})") from err
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def publish(target: Path, fill: Callable[[Path], None]) -> bool:
+    """Build the cache directory ``target`` with ``fill(tmp)`` in a temporary sibling, then rename it
+    into place: readers never see a partial entry, and of racing writers one wins. An entry already
+    there (damaged or outdated: the caller found it unusable) is moved aside first. False when the
+    cache cannot be written (read-only, full): the caller goes on without it.
+
+    Example:
+        >>> write = lambda tmp: (tmp / "a.txt").write_text("a")
+        >>> publish(Path("/tmp/kontak-demo/entry"), write)  # doctest: +SKIP
+        True
+    """
+    tmp: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{owner_tag()}-", dir=target.parent))
+        fill(tmp)
+        if target.exists():
+            move_aside(target, OSError)
+        os.rename(tmp, target)
+        return True
+    except OSError as err:
+        logger.debug("cache entry %s not written (%s)", target, err)
+        return False
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 _STALE_AFTER_S = 3600  # a temporary directory that names no process is stale after an hour

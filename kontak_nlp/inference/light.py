@@ -4,8 +4,9 @@ The first ``classify()`` of a process used to import transformers' BERT modellin
 torch._dynamo, generation and masking utilities), build a transformers tokenizer and merge the
 adapters into a transformers model: most of its seconds. A CPU classifier needs none of it:
 
-* the weights are read with safetensors (the backbone cache, plain LoRA merged on the tensors, the
-  head) and run by :class:`~kontak_nlp.inference.fast_bert.FastBertForward`, the fast CPU forward;
+* the weights are read with safetensors (the backbone cache, plain LoRA merged on the tensors once
+  per machine and cached, the head) and run by :class:`~kontak_nlp.inference.fast_bert.FastBertForward`,
+  the fast CPU forward;
 * the tokenizer is the transformers tokenizer's ``tokenizers`` backend, cached on first load
   (:mod:`~kontak_nlp.inference.light_tokenizer`);
 * the config is ``config.json`` read as attributes (:class:`LightConfig`).
@@ -219,14 +220,18 @@ def _weights_and_tokenizer_dir(path: Path) -> tuple[Path, Path] | None:
 
 
 def _merged_tensors(path: Path, weights_dir: Path, config: dict[str, Any]) -> dict[str, torch.Tensor] | None:
-    """The classifier's tensors: ``weights_dir``'s, with ``path``'s plain LoRA adapters merged in."""
-    from kontak_nlp.inference.lora import merge_plain_lora_tensors
+    """The classifier's tensors: ``weights_dir``'s, with ``path``'s plain LoRA adapters merged in
+    (cached once per machine: :mod:`~kontak_nlp.inference.merge_cache`)."""
+    from kontak_nlp.inference.merge_cache import merged_weights
 
     if not (weights_dir / _WEIGHTS).exists():
         return None
     tensors = _bert_tensors(weights_dir / _WEIGHTS)
-    if (path / model_io.ADAPTER_CONFIG).exists() and not merge_plain_lora_tensors(tensors, path):
-        return None
+    if (path / model_io.ADAPTER_CONFIG).exists():
+        merged = merged_weights(path, weights_dir / _WEIGHTS, tensors)
+        if merged is None:
+            return None
+        tensors.update(merged)
     expected = expected_shapes(config)
     for name, shape in expected.items():
         tensor = tensors.get(name)

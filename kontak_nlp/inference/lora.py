@@ -67,29 +67,33 @@ def merge_plain_lora(model: Any, adapter_dir: Path) -> bool:
         >>> merge_plain_lora(model, Path("kontak_nlp/models/news4"))  # doctest: +SKIP
         True
     """
-    return merge_plain_lora_tensors(dict(model.named_parameters()), adapter_dir, add_missing=False)
+    merged = merge_plain_lora_tensors(dict(model.named_parameters()), adapter_dir, add_missing=False)
+    return merged is not None
 
 
-def merge_plain_lora_tensors(tensors: dict[str, Any], adapter_dir: Path, *, add_missing: bool = True) -> bool:
+def merge_plain_lora_tensors(
+    tensors: dict[str, Any], adapter_dir: Path, *, add_missing: bool = True
+) -> list[str] | None:
     """Merge the adapters of ``adapter_dir`` into named tensors in place (``bert.encoder...`` names,
-    as in the model's ``state_dict``); False (tensors untouched) as :func:`merge_plain_lora`.
+    as in the model's ``state_dict``); returns the names changed or added, or None (tensors
+    untouched) as :func:`merge_plain_lora` returns False.
 
     With ``add_missing`` a saved ``modules_to_save`` tensor with no counterpart (the head and pooler
     a bare encoder lacks) is added to ``tensors``; a LoRA pair still needs its base weight.
 
     Example:
-        >>> merge_plain_lora_tensors(state_dict, Path("kontak_nlp/models/news4"))  # doctest: +SKIP
-        True
+        >>> merge_plain_lora_tensors(state_dict, Path("kontak_nlp/models/news4"))[-1]  # doctest: +SKIP
+        'classifier.weight'
     """
     import torch
 
     adapter = read_plain_lora(adapter_dir)
     if adapter is None:
-        return False
+        return None
     weights, scale = adapter
     updates = _plan(tensors, weights, add_missing)
     if updates is None:
-        return False
+        return None
     with torch.no_grad():
         for name, kind, tensor in updates:
             if kind == "lora":
@@ -99,7 +103,7 @@ def merge_plain_lora_tensors(tensors: dict[str, Any], adapter_dir: Path, *, add_
                 tensors[name].copy_(tensor.to(tensors[name].dtype))
             else:
                 tensors[name] = tensor.clone()
-    return True
+    return [name for name, _, _ in updates]
 
 
 def _plan(
