@@ -179,6 +179,33 @@ def test_the_tokenizer_cache_is_read_without_transformers_and_rebuilt_when_damag
     assert len(built) == 2 and again is not None and again(TEXTS)["input_ids"] == first(TEXTS)["input_ids"]
 
 
+def test_merged_adapters_are_cached_and_merged_again_when_damaged(
+    adapter_dir: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetensors.torch import load_file
+
+    from kontak_nlp.inference import lora, merge_cache
+
+    merges = []
+    real = lora.merge_plain_lora_tensors
+    monkeypatch.setattr(lora, "merge_plain_lora_tensors", lambda *a, **k: merges.append(1) or real(*a, **k))
+    base_file = tiny_model_dir / "model.safetensors"
+    first = merge_cache.merged_weights(adapter_dir, base_file, load_file(base_file), home=tmp_path)
+    again = merge_cache.merged_weights(adapter_dir, base_file, load_file(base_file), home=tmp_path)
+    assert first is not None and again is not None and len(merges) == 1
+    assert set(first) == set(again) and all(torch.equal(first[k], again[k]) for k in first)
+    assert "classifier.weight" in first and any(".attention.self.query.weight" in k for k in first)
+    (entry,) = (tmp_path / "merged").iterdir()
+    damaged = entry / merge_cache.WEIGHTS
+    damaged.write_bytes(damaged.read_bytes()[:-8] + bytes(8))
+    third = merge_cache.merged_weights(adapter_dir, base_file, load_file(base_file), home=tmp_path)
+    assert (
+        len(merges) == 2
+        and third is not None
+        and torch.equal(third["classifier.weight"], first["classifier.weight"])
+    )
+
+
 def test_a_tokenizer_that_needs_transformers_is_recorded_and_left_to_it(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
