@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(model_dir, RuntimeOptions(device="cpu", precision=args.precision))
         times = profile(model, texts, args.batch_size)
         dtype = torch.float32 if model.precision == "fp32" else torch.bfloat16
-        peak = large_product_gflop_per_s(model.model.config, dtype)
+        peak = large_product_gflop_per_s(model.config, dtype)
     tokens = sum(len(ids) for ids in model.tokenizer(texts, truncation=True)["input_ids"])
-    flops = encoder_flops(model.model.config, tokens, len(texts))
+    flops = encoder_flops(model.config, tokens, len(texts))
     report = {
         "model": description, "precision": model.precision, "sentences": len(texts), "tokens": tokens,
         "fast_path": model._fast_forward() is not None, **{k: round(v, 3) for k, v in times.items()},

@@ -296,7 +296,7 @@ def ensure_onnx(model_path: str | Path, *, quantize: str | None = None, opset: i
     with _step(1, steps, f"loading {model_path} for the ONNX export"):
         from kontak_nlp.inference.torch_backend import Classifier
 
-        clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32")
+        clf = Classifier.from_pretrained(model_path, device="cpu", precision="fp32", fast_path=False)
     try:
         if quantize is None:
             with _step(2, steps, f"exporting the fp32 graph to {target}"):
