@@ -146,9 +146,12 @@ class LightTokenizer:
 @atexit.register
 def _leave_backends_to_the_os() -> None:
     """At exit, keep one more reference to each live backend, so interpreter teardown skips its drop."""
+    live = list(_LIVE)
+    if not live:
+        return
     import ctypes
 
-    for tokenizer in list(_LIVE):
+    for tokenizer in live:
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(tokenizer.backend))
 
 
