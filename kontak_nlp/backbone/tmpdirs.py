@@ -64,8 +64,11 @@ def publish(target: Path, fill: Callable[[Path], None]) -> bool:
             move_aside(target, OSError)
         os.rename(tmp, target)
         return True
-    except OSError as err:
+    except OSError as err:  # read-only or full cache, another writer's entry in the way
         logger.debug("cache entry %s not written (%s)", target, err)
+        return False
+    except Exception as err:  # noqa: BLE001 - a cache that cannot be written must not fail the load
+        logger.warning("cache entry %s not written (%s: %s)", target, type(err).__name__, err)
         return False
     finally:
         if tmp is not None:
