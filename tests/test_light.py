@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,26 +33,16 @@ TEXTS = [
 CONTEXTS = ["", "menteri luar negeri | the minister met talks", "", "tokyo " * 40, "judul", "a | b"]
 
 
+@pytest.fixture(scope="module")
+def light_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("light-home")
+
+
 @pytest.fixture(autouse=True)
-def _tokenizer_home(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
-    """Tokenizer caches go to a home of this module (the real model keeps the user's backbone cache)."""
-    if "real_weights" in request.keywords:
-        yield
-        return
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KONTAK_NLP_HOME", str(_home(tmp_path_factory)))
-        yield
-
-
-_HOMES: dict[str, Path] = {}
-
-
-def _home(factory: pytest.TempPathFactory) -> Path:
-    if "home" not in _HOMES:
-        _HOMES["home"] = factory.mktemp("light-home")
-    return _HOMES["home"]
+def _light_home(request: pytest.FixtureRequest, light_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Light-path caches go to a home of this module (the real model keeps the user's backbone cache)."""
+    if "real_weights" not in request.keywords:
+        monkeypatch.setenv("KONTAK_NLP_HOME", str(light_home))
 
 
 def _copy(source: Path, target: Path, **config_changes: object) -> Path:
