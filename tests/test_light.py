@@ -16,8 +16,8 @@ import torch
 
 from kontak_nlp import Classifier
 from kontak_nlp.checksums import write_checksums
-from kontak_nlp.context import article_contexts, encode
 from kontak_nlp.inference import light_tokenizer
+from kontak_nlp.inference.context import article_contexts, encode
 from kontak_nlp.inference.light import LightConfig, load_light
 from kontak_nlp.inference.light_tokenizer import load_light_tokenizer
 

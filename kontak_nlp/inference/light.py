@@ -28,10 +28,10 @@ from typing import Any
 
 import torch
 
-from kontak_nlp._model_safety import check_no_code
 from kontak_nlp.inference import model_io
 from kontak_nlp.inference.fast_bert import ACTIVATIONS, BertShape, FastBertForward
 from kontak_nlp.inference.light_tokenizer import LightTokenizer, load_light_tokenizer
+from kontak_nlp.inference.model_safety import check_no_code
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kontak_nlp import checksums
-from kontak_nlp._tmpdirs import publish
+from kontak_nlp.backbone.tmpdirs import publish
 
 logger = logging.getLogger(__name__)
 
