@@ -21,7 +21,6 @@ def test_shipped_artifact_is_small_and_complete() -> None:
         "adapter_model.safetensors",
         "README.md",
         "training_args.json",
-        "labels.json",
         "eval_results.json",
         "checksums.json",
     ):
