@@ -94,6 +94,23 @@ def test_lora_adapter_roundtrip_and_merged_pipeline(tiny_model_dir: Path, tmp_pa
     assert [r["label"] for r in pipe(texts)] == clf.predict(texts)
 
 
+def test_full_fine_tuning_with_frozen_embeddings(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    rows = toy_rows(["meeting_report", "demand"])
+    config = toy_config(tmp_path / "fe", base=str(tiny_model_dir), freeze_embeddings=True)
+    clf = train(config, rows, rows)
+    before = load_file(str(tiny_model_dir / "model.safetensors"))
+    after = load_file(str(tmp_path / "fe" / "model.safetensors"))
+    embeddings = [key for key in after if ".embeddings." in key]
+    layers = [key for key in after if ".encoder." in key and key.endswith(".weight")]
+    assert embeddings and layers
+    for key in embeddings:  # the embedding layer stays as pretrained ...
+        np.testing.assert_array_equal(after[key], before[key])
+    assert any(not np.array_equal(after[key], before[key]) for key in layers)  # ... the encoder trains
+    assert accuracy(clf, rows) > 0.6
+
+
 @pytest.mark.parametrize(
     ("rows", "kwargs", "fragment"),
     [
@@ -134,3 +151,5 @@ def test_config_roundtrip_and_overrides(tmp_path: Path) -> None:
         TrainConfig.from_dict({"epoks": 3})
     with pytest.raises(ValueError, match="method"):
         TrainConfig(method="magic")
+    with pytest.raises(ValueError, match="freeze_embeddings applies to method='full'"):
+        TrainConfig(method="lora", freeze_embeddings=True)

@@ -22,6 +22,7 @@ _FIELD_FLAGS = (
     "seed",
     "max_length",
     "method",
+    "freeze_embeddings",
     "save_format",
     "num_threads",
     "add_to",
@@ -67,6 +68,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--method", choices=["lora", "full"])
+    parser.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        default=None,
+        help="with --method full: keep the embedding layer as pretrained, train the rest",
+    )
     parser.add_argument(
         "--save-format",
         choices=["merged", "adapter", "both"],

@@ -36,6 +36,9 @@ class TrainConfig:
             keeps groups together when a dev split is carved out of the training data.
         method: ``"lora"`` (PEFT LoRA adapters + a trained head) or ``"full"`` fine-tuning.
         lora_r / lora_alpha / lora_dropout: LoRA hyper-parameters.
+        freeze_embeddings: With ``method="full"``, keep the embedding layer (for e5-small 96M of its
+            117M parameters, one row per vocabulary piece) as pretrained and train the rest, so pieces
+            the training data never shows stay consistent with the ones it does.
         epochs, lr, batch_size, max_length, weight_decay, warmup_ratio, seed: The usual. ``None``
             (the default for ``epochs``, ``lr`` and ``batch_size``) chooses a value from the size of
             the training data (see :func:`kontak_nlp.training.plan.plan_training`); the values used are
@@ -81,6 +84,7 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1
+    freeze_embeddings: bool = False
     epochs: float | None = None
     lr: float | None = None
     batch_size: int | None = None
@@ -126,6 +130,10 @@ class TrainConfig:
             (
                 not (self.from_model and self.save_format in ("adapter", "both")),
                 "save_format='adapter' needs a base encoder; a warm start (from_model) saves 'merged'",
+            ),
+            (
+                not (self.freeze_embeddings and self.method != "full"),
+                "freeze_embeddings applies to method='full' (LoRA leaves the whole encoder frozen)",
             ),
             (self.context in CONTEXT_MODES, f"context must be one of {CONTEXT_MODES}, got {self.context!r}"),
             (

@@ -141,6 +141,8 @@ def build_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
         model.config.kontak_base = config.base
     if config.method == "lora":
         model = _wrap_lora(model, config)
+    elif config.freeze_embeddings:
+        model.base_model.embeddings.requires_grad_(False)
     return model, tokenizer
 
 
