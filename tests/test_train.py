@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -153,3 +154,23 @@ def test_config_roundtrip_and_overrides(tmp_path: Path) -> None:
         TrainConfig(method="magic")
     with pytest.raises(ValueError, match="freeze_embeddings applies to method='full'"):
         TrainConfig(method="lora", freeze_embeddings=True)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TrainConfig(label_smoothing=1.0)
+
+
+def test_weighted_loss_with_label_smoothing() -> None:
+    import torch
+
+    from kontak_nlp.training.loss import WeightedLossTrainer
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]])
+    labels = torch.tensor([0, 2])
+    model = lambda **_: SimpleNamespace(logits=logits)  # noqa: E731
+    weights = np.array([1.0, 1.0, 3.0], dtype=np.float32)
+    trainer = SimpleNamespace(class_weights=torch.as_tensor(weights), label_smoothing=0.2)
+    loss = WeightedLossTrainer.compute_loss(trainer, model, {"labels": labels})
+    log_p = torch.log_softmax(logits, dim=-1)
+    target = torch.full((2, 3), 0.2 / 3) + 0.8 * torch.nn.functional.one_hot(labels, 3)
+    per_row = -(target * log_p * torch.as_tensor(weights)).sum(-1)
+    expected = per_row.sum() / torch.as_tensor(weights)[labels].sum()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)

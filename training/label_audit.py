@@ -78,6 +78,12 @@ AUDITS = {
         frozenset(),
         ("v3",),
     ),
+    "v4": AuditSet(
+        HERE / "data" / "audit_v4",
+        {"id": 45, "en": 20, "ms": 15},
+        frozenset(),
+        ("v4",),
+    ),
 }
 AUDIT = AUDITS["v1"].directory
 

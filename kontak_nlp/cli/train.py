@@ -23,6 +23,7 @@ _FIELD_FLAGS = (
     "max_length",
     "method",
     "freeze_embeddings",
+    "label_smoothing",
     "save_format",
     "num_threads",
     "add_to",
@@ -68,6 +69,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--method", choices=["lora", "full"])
+    parser.add_argument(
+        "--label-smoothing", type=float, help="share of each target spread over all labels (default 0)"
+    )
     parser.add_argument(
         "--freeze-embeddings",
         action="store_true",

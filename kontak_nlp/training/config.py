@@ -44,6 +44,8 @@ class TrainConfig:
             the training data (see :func:`kontak_nlp.training.plan.plan_training`); the values used are
             saved in ``training_args.json``.
         class_weighting: ``"balanced"`` weights the loss by inverse class frequency, ``"none"`` does not.
+        label_smoothing: Share of each target's probability spread evenly over all labels in the loss
+            (0 = plain cross-entropy); a regulariser against over-confident scores.
         early_stopping_patience: Epochs without dev macro-F1 improvement before stopping (0 = off;
             None: 2 when the dev split is large enough to select on, else off).
         dev_fraction: Share of training groups held out as dev when no dev data is given.
@@ -93,6 +95,7 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     seed: int = 42
     class_weighting: str = "balanced"
+    label_smoothing: float = 0.0
     early_stopping_patience: int | None = None
     dev_fraction: float = 0.1
     min_dev_rows: int | None = None
@@ -112,6 +115,10 @@ class TrainConfig:
             (self.method in _METHODS, f"method must be one of {_METHODS}, got {self.method!r}"),
             (self.save_format in (None, *_SAVE_FORMATS), f"save_format must be one of {_SAVE_FORMATS}"),
             (self.class_weighting in ("balanced", "none"), "class_weighting must be 'balanced' or 'none'"),
+            (
+                0 <= self.label_smoothing < 1,
+                f"label_smoothing must be in [0, 1), got {self.label_smoothing}",
+            ),
             (self.epochs is None or self.epochs > 0, f"epochs must be > 0, got {self.epochs}"),
             (self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}"),
             (

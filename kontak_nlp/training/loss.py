@@ -10,10 +10,17 @@ from transformers import Trainer
 
 
 class WeightedLossTrainer(Trainer):
-    """``Trainer`` whose loss is cross-entropy weighted by per-class weights."""
+    """``Trainer`` whose loss is cross-entropy weighted by per-class weights, optionally label-smoothed."""
 
-    def __init__(self, *args: Any, class_weights: np.ndarray | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        class_weights: np.ndarray | None = None,
+        label_smoothing: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.label_smoothing = label_smoothing
         self.class_weights = (
             None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
         )
@@ -24,7 +31,9 @@ class WeightedLossTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
-        loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight)
+        loss = torch.nn.functional.cross_entropy(
+            outputs.logits.float(), labels, weight=weight, label_smoothing=self.label_smoothing
+        )
         return (loss, outputs) if return_outputs else loss
 
 

@@ -258,6 +258,7 @@ def _build_trainer(
         compute_metrics=compute_metrics,
         callbacks=callbacks,
         class_weights=_class_weights(train_ds, len(labels), config.class_weighting),
+        label_smoothing=config.label_smoothing,
     )
 
 
