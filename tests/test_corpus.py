@@ -198,3 +198,21 @@ def test_no_invented_official_or_duplicate_crosses_splits(small: list[dict[str, 
     other["officials"].append(name)
     assert name.lower() in " ".join(realism.officials_across_splits(moved))
     assert any("appears in several splits" in p for p in corpus_tools.validate_corpus(moved, targets=False))
+
+
+def test_checked_in_splits_are_kept(built: tuple[Path, list[dict[str, Any]]]) -> None:
+    _, articles = built
+    recorded = build_corpus.read_splits()
+    assert {a["id"]: a["split"] for a in articles} == recorded  # every article recorded, none moved
+
+
+def test_pinned_splits_hold_and_conflicts_fail(small: list[dict[str, Any]]) -> None:
+    articles = copy.deepcopy(small)
+    first, last = articles[0], articles[-1]  # from different splits, so in different groups
+    pinned = {first["id"]: "test", last["id"]: "dev"}
+    build_corpus.assign_splits(articles, pinned=pinned)
+    assert (first["split"], last["split"]) == ("test", "dev")
+    assert all(a["split"] in corpus_tools.SPLITS for a in articles)
+    last["officials"].append(first["officials"][0])  # now one group, pinned to two splits
+    with pytest.raises(SystemExit, match="must share a split"):
+        build_corpus.assign_splits(articles, pinned=pinned)

@@ -3,6 +3,9 @@
 Raw files (``training/data/raw/*.jsonl``) hold one article per line as paragraphs of labeled units.
 This script joins units with a space and paragraphs with a blank line, records each unit's char
 offsets, and assigns a fixed article-level train/dev/test split (80/10/10, stratified by language).
+Splits are append-stable: ``data/splits.tsv`` records every article's split, articles listed there keep
+it, and only new articles are split (among themselves), so adding a writing round never moves an
+article that a shipped model was trained or tested on.
 
 It also writes a gzip copy into the package (``kontak_nlp/resources/corpus.jsonl.gz``), which
 ``kontak_nlp.data.load_corpus`` reads in an installed wheel where ``training/`` does not exist.
@@ -30,6 +33,22 @@ SPLIT_SHARES = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
 #: four labels, analyst quote, next-meeting closer, formulaic openings), chosen by
 #: ``python training/realism.py --suggest-retire N`` so that v2 meets the real-news shape targets.
 RETIRED_FILE = HERE / "data" / "retired_v1.txt"
+#: article id -> split of every built article (tab-separated), read back so that splits never move.
+SPLITS_FILE = HERE / "data" / "splits.tsv"
+
+
+def read_splits(path: Path = SPLITS_FILE) -> dict[str, str]:
+    """The recorded split of each article id ({} when the file does not exist)."""
+    if not path.exists():
+        return {}
+    rows = (line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {article_id: split for article_id, split in rows}
+
+
+def write_splits(articles: list[dict[str, Any]], path: Path = SPLITS_FILE) -> None:
+    """Record each article's split, sorted by id."""
+    lines = sorted(f"{a['id']}\t{a['split']}" for a in articles)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def retired_ids(path: Path = RETIRED_FILE) -> frozenset[str]:
@@ -120,17 +139,30 @@ def official_groups(
 
 
 def assign_splits(
-    articles: list[dict[str, Any]], seed: int = SPLIT_SEED, together: list[tuple[str, str]] | None = None
+    articles: list[dict[str, Any]],
+    seed: int = SPLIT_SEED,
+    together: list[tuple[str, str]] | None = None,
+    pinned: dict[str, str] | None = None,
 ) -> None:
     """~80/10/10 split by article, stratified by language, reproducible from the seed.
 
     Articles that share an invented official, or an (near-)identical sentence (``together``), form one
     group and go to the same split, so no invented person and no sentence recurs across splits.
-    Groups are shuffled per language (the language of a group's first article); groups larger than a
-    dev share go to train.
+    A group holding ``pinned`` articles (id -> split) takes their split; the other groups are shuffled
+    per language (the language of a group's first article) and split; groups larger than a dev share
+    go to train.
     """
     by_lang: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
     for group in official_groups(articles, together):
+        splits = {pinned[a["id"]] for a in group if pinned and a["id"] in pinned}
+        if len(splits) > 1:
+            ids = sorted(a["id"] for a in group)
+            raise SystemExit(f"articles {ids} must share a split but are recorded in {sorted(splits)}")
+        if splits:
+            split = splits.pop()
+            for article in group:
+                article["split"] = split
+            continue
         by_lang[min(group, key=lambda a: a["id"])["lang"]].append(group)
     for lang in sorted(by_lang):
         groups = by_lang[lang]
@@ -152,7 +184,7 @@ def assign_splits(
 def build_articles(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
     """Assemble and split, without writing anything."""
     articles = [assemble(raw) for raw in read_raw(raw_dir)]
-    assign_splits(articles, together=duplicate_pairs(articles))
+    assign_splits(articles, together=duplicate_pairs(articles), pinned=read_splits())
     return articles
 
 
@@ -163,6 +195,8 @@ def build(
     articles = build_articles(raw_dir)
     text = "".join(json.dumps(article, ensure_ascii=False) + "\n" for article in articles)
     out.write_text(text, encoding="utf-8")
+    if out == CORPUS:
+        write_splits(articles)
     if package_copy is not None:
         write_gzip(text, package_copy)
     return articles
