@@ -330,6 +330,7 @@ def render(articles: list[dict[str, Any]]) -> str:
         "## Label audit (v1)\n", _audit_section(),
         "## Label audit (v2)\n", _audit_section(AUDIT_DIR.parent / "audit_v2", "an independent annotator"),
         "## Label audit (v3)\n", _audit_section(AUDIT_DIR.parent / "audit_v3", "two annotators, half each"),
+        "## Label audit (v4)\n", _audit_section(AUDIT_DIR.parent / "audit_v4", "two annotators, half each"),
         "## Known biases and limits\n", _limits_section(stats, articles),
         "## License\n",
         "Apache-2.0, the same license as kontak_nlp; the text is the project's own work.\n",
