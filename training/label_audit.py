@@ -59,7 +59,7 @@ class AuditSet:
 
 
 #: The v1 audit (640 sentences), the corpus-v2 audit (1,020 sentences of the v2 articles only) and the
-#: corpus-v3 audit (340 sentences of the v3 articles).
+#: corpus-v3 audit (340 sentences of the v3 articles), and the v4 and v5 audits of their rounds' articles.
 AUDITS = {
     "v1": AuditSet(
         HERE / "data" / "audit",
@@ -83,6 +83,12 @@ AUDITS = {
         {"id": 45, "en": 20, "ms": 15},
         frozenset(),
         ("v4",),
+    ),
+    "v5": AuditSet(
+        HERE / "data" / "audit_v5",
+        {"id": 50, "en": 25, "ms": 10},
+        frozenset(),
+        ("v5",),
     ),
 }
 AUDIT = AUDITS["v1"].directory

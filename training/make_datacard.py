@@ -291,6 +291,21 @@ def _v3_section() -> str:
     )
 
 
+def _v4_v5_section() -> str:
+    return (
+        "Corpus v4 adds 64 articles (prefixes `v4a`-`v4d`), written under `training/data/WRITING-V4.md` "
+        "for the demand borders: a meeting and a call in one sentence, demands as nouns, public appeals, "
+        'needs and musts aimed at another party, pressure campaigns, conditions without "jika", and '
+        "demand-looking sentences that are not demands. Corpus v5 adds 78 articles (prefixes `v5a`-`v5f`), "
+        "written under `training/data/WRITING-V5.md` for the confusion pairs the v4 model left on real-dev: "
+        "deal terms and their items, outcomes of negotiation and lobbying, ceremony and programme of "
+        "visits, sessions and decisions of multilateral bodies, facts told through explanation verbs, "
+        "evaluative-sounding context that is nobody's stance, a government's own measures, denied "
+        "contacts and a judgment with a call in one sentence. Splits are "
+        "append-stable (`data/splits.tsv`): each round splits only its own new articles.\n"
+    )
+
+
 def render(articles: list[dict[str, Any]]) -> str:
     """The data card as Markdown."""
     stats = ct.corpus_stats(articles)
@@ -326,11 +341,13 @@ def render(articles: list[dict[str, Any]]) -> str:
         "## Diversity\n", _diversity_section(stats, articles),
         "## Corpus v2\n", _v2_section(),
         "## Corpus v3\n", _v3_section(),
+        "## Corpora v4 and v5\n", _v4_v5_section(),
         "## Shape against real news\n", _realism_section(articles),
         "## Label audit (v1)\n", _audit_section(),
         "## Label audit (v2)\n", _audit_section(AUDIT_DIR.parent / "audit_v2", "an independent annotator"),
         "## Label audit (v3)\n", _audit_section(AUDIT_DIR.parent / "audit_v3", "two annotators, half each"),
         "## Label audit (v4)\n", _audit_section(AUDIT_DIR.parent / "audit_v4", "two annotators, half each"),
+        "## Label audit (v5)\n", _audit_section(AUDIT_DIR.parent / "audit_v5", "two annotators, half each"),
         "## Known biases and limits\n", _limits_section(stats, articles),
         "## License\n",
         "Apache-2.0, the same license as kontak_nlp; the text is the project's own work.\n",
