@@ -50,12 +50,14 @@ class AuditSet:
         quotas: Sentences drawn per label, per language.
         seen: Articles whose labels the auditor read while building the tools (kept out: blind pass).
         prefixes: Only articles whose id starts with one of these are sampled (empty: all).
+        second_annotator: Who made the blind second pass (named in the data card).
     """
 
     directory: Path
     quotas: dict[str, int]
     seen: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+    second_annotator: str = "two annotators, half each"
 
 
 #: The v1 audit (640 sentences), the corpus-v2 audit (1,020 sentences of the v2 articles only) and the
@@ -65,12 +67,14 @@ AUDITS = {
         HERE / "data" / "audit",
         {"id": 100, "en": 35, "ms": 25},
         frozenset({"ida-001", "ida-013", "ida-051", "idb-020", "idc-032", "msx-028", "en-033"}),
+        second_annotator="the data lead",
     ),
     "v2": AuditSet(
         HERE / "data" / "audit_v2",
         {"id": 170, "en": 60, "ms": 25},
         frozenset({"v2a-001", "v2b-001", "v2c-001", "v2d-001", "v2e-001"}),
         ("v2",),
+        second_annotator="an independent annotator",
     ),
     "v3": AuditSet(
         HERE / "data" / "audit_v3",

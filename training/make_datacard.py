@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus_tools as ct  # noqa: E402
+from label_audit import AUDITS  # noqa: E402
 
-AUDIT_DIR = HERE / "data" / "audit"
 OUT = HERE / "data" / "README.md"
 #: Cue words as REALNEWS-FACTS counts them (Indonesian list from there; English/Malay equivalents ours).
 MEETING_WORDS = {
@@ -172,7 +172,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _audit_section(directory: Path = AUDIT_DIR, who: str = "the data lead") -> str:
+def _audit_section(directory: Path, who: str) -> str:
     path = directory / "audit_report.json"
     if not path.exists():
         return "The label audit has not been run yet (`python training/label_audit.py report`).\n"
@@ -343,11 +343,8 @@ def render(articles: list[dict[str, Any]]) -> str:
         "## Corpus v3\n", _v3_section(),
         "## Corpora v4 and v5\n", _v4_v5_section(),
         "## Shape against real news\n", _realism_section(articles),
-        "## Label audit (v1)\n", _audit_section(),
-        "## Label audit (v2)\n", _audit_section(AUDIT_DIR.parent / "audit_v2", "an independent annotator"),
-        "## Label audit (v3)\n", _audit_section(AUDIT_DIR.parent / "audit_v3", "two annotators, half each"),
-        "## Label audit (v4)\n", _audit_section(AUDIT_DIR.parent / "audit_v4", "two annotators, half each"),
-        "## Label audit (v5)\n", _audit_section(AUDIT_DIR.parent / "audit_v5", "two annotators, half each"),
+        *(part for name, audit in AUDITS.items() for part in (
+            f"## Label audit ({name})\n", _audit_section(audit.directory, audit.second_annotator))),
         "## Known biases and limits\n", _limits_section(stats, articles),
         "## License\n",
         "Apache-2.0, the same license as kontak_nlp; the text is the project's own work.\n",
