@@ -20,7 +20,7 @@ from kontak_nlp.errors import BackboneError, DataError, InputError, KontakError,
 logger = logging.getLogger("kontak_nlp")
 
 #: Modules under kontak_nlp.cli that each provide ``add_parser(subparsers)``.
-COMMANDS: tuple[str, ...] = ("classify", "evaluate", "train", "demo")
+COMMANDS: tuple[str, ...] = ("classify", "evaluate", "train", "calibrate", "demo")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_MODEL, EXIT_DATA, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 

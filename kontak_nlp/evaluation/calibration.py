@@ -37,6 +37,33 @@ def fit_temperature(
     return float(np.exp(result.x))
 
 
+def checked_temperature(
+    logits: np.ndarray, labels: np.ndarray, *, min_rows: int = 40, where: str = "dev"
+) -> tuple[float | None, str | None]:
+    """:func:`fit_temperature` with the checks a stored temperature needs: ``(T, None)`` or ``(None, why)``.
+
+    The fit is refused on fewer than ``min_rows`` rows, and when ``T`` lands at a bound of its search
+    range (the data cannot tell how confident the model should be).
+
+    Example:
+        >>> checked_temperature(np.zeros((3, 2)), np.array([0, 1, 0]), min_rows=40)[0] is None
+        True
+    """
+    if len(labels) < min_rows:
+        return None, (
+            f"calibration skipped: {where} has {len(labels)} rows, fewer than min_calibration_rows="
+            f"{min_rows}; scores are the model's plain softmax"
+        )
+    temperature = fit_temperature(logits, labels)
+    low, high = TEMPERATURE_BOUNDS
+    if not low * 1.01 < temperature < high * 0.99:
+        return None, (
+            f"calibration skipped: the temperature fitted on {len(labels)} {where} rows hit its bound "
+            f"(T = {temperature:.3g}), which means {where} cannot tell how confident the model should be"
+        )
+    return temperature, None
+
+
 def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, *, n_bins: int = 15) -> float:
     """ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins.
 

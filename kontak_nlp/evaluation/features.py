@@ -98,11 +98,6 @@ def is_dated(text: str) -> bool:
     return bool(_DATE.search(text))
 
 
-def has_weekday(text: str) -> bool:
-    """True if the sentence names a weekday (Indonesian, Malay or English)."""
-    return bool(_WEEKDAY.search(text))
-
-
 def is_connective_led(text: str) -> bool:
     """True if the sentence opens with a discourse connective (Sementara itu, Adapun, Meanwhile ...)."""
     return bool(_CONNECTIVE.search(text.strip()))

@@ -17,8 +17,10 @@ _LIMITS = """\
   a sample of your own data with `kontak-nlp evaluate` before relying on it.
 - Sentence-level only: a label describes the main proposition of one sentence, not the article.
 - Indonesian is the main language; English and Malay have less training data.
-- Scores are temperature-calibrated on the dev split; calibration on other domains is not guaranteed.
 """
+_CALIBRATED_ON_DEV = (
+    "- Scores are temperature-calibrated on the dev split; calibration on other domains is not guaranteed."
+)
 
 
 def _fmt_ci(entry: Any) -> str:
@@ -37,6 +39,19 @@ def _results_table(results: dict[str, Any]) -> str:
             f"{_fmt_ci(result.get('macro_f1', ''))} | {_fmt_ci(result.get('ece', ''))} |"
         )
     return "\n".join(rows)
+
+
+def _calibration_line(directory: Path) -> str:
+    """Where the stored temperature was fitted: dev, or the data ``kontak-nlp calibrate`` recorded."""
+    config_file = directory / "config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+    source, temperature = config.get("calibration_source"), config.get("calibration_temperature")
+    if not source or temperature is None:
+        return _CALIBRATED_ON_DEV
+    return (
+        f"- Scores are temperature-calibrated (T = {temperature:.3f}) on {source}, after training "
+        "(`kontak-nlp calibrate`); calibration on other domains is not guaranteed."
+    )
 
 
 def _history_table(history: list[dict[str, Any]]) -> str:
@@ -91,7 +106,7 @@ def write_model_card(
             "## Evaluation\nFigures computed by `kontak_nlp.evaluate` (95% bootstrap confidence "
             "intervals, resampling whole articles where article ids exist).\n\n" + _results_table(results)
         )
-    sections.append("## Limits\n" + _LIMITS)
+    sections.append("## Limits\n" + _LIMITS + _calibration_line(directory) + "\n")
     target = directory / "README.md"
     target.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     return target

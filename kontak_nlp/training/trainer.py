@@ -283,20 +283,11 @@ def _check_dev(clf: Classifier, dev_ds: Any, config: TrainConfig, labels: list[s
 
 def _calibrate(clf: Classifier, logits: np.ndarray, gold: np.ndarray, config: TrainConfig) -> list[str]:
     """Fit the temperature on dev logits; returns why calibration was skipped, if it was."""
-    from kontak_nlp.evaluation.calibration import TEMPERATURE_BOUNDS, fit_temperature
+    from kontak_nlp.evaluation.calibration import checked_temperature
 
-    if len(gold) < config.min_calibration_rows:
-        return [
-            f"calibration skipped: dev has {len(gold)} rows, fewer than min_calibration_rows="
-            f"{config.min_calibration_rows}; scores are the model's plain softmax"
-        ]
-    temperature = fit_temperature(logits, gold)
-    low, high = TEMPERATURE_BOUNDS
-    if not low * 1.01 < temperature < high * 0.99:
-        return [
-            f"calibration skipped: the temperature fitted on {len(gold)} dev rows hit its bound "
-            f"(T = {temperature:.3g}), which means dev cannot tell how confident the model should be"
-        ]
+    temperature, skipped = checked_temperature(logits, gold, min_rows=config.min_calibration_rows)
+    if skipped:
+        return [skipped]
     clf.model.config.calibration_temperature = temperature
     logger.info("temperature scaling on %d dev rows: T = %.3f", len(gold), temperature)
     return []
