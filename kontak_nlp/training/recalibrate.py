@@ -51,7 +51,8 @@ def recalibrate(
         model_dir: A trained model directory (its ``adapter/`` copy, if any, is updated too).
         data: Labeled rows the model did not train on: a file, directory, DataFrame, list of dicts
             or ``datasets.Dataset`` (anything :func:`kontak_nlp.data.read_table` reads).
-        text_column, label_column: Where the sentence and its gold label are.
+        text_column, label_column: Where the sentence and its gold label are; a ``context`` column,
+            if any, reaches models trained with article context.
         min_rows: Fewer rows than this is refused, as is a fit that lands at a bound.
         source: How to describe ``data`` in ``config.json`` (default: its path or row count).
 
@@ -75,7 +76,9 @@ def recalibrate(
     check_texts(ds, text_column, where=where)
     model = load_model(model_dir)
     gold = _label_ids(ds[label_column], model.labels, where)
-    logits = np.asarray(model.predict_logits(ds[text_column], show_progress_bar=False), dtype=np.float64)
+    context = ds["context"] if "context" in ds.column_names else None  # used by context-trained models
+    logits = model.predict_logits(ds[text_column], context=context, show_progress_bar=False)
+    logits = np.asarray(logits, dtype=np.float64)
     temperature, skipped = checked_temperature(logits, gold, min_rows=min_rows, where=where)
     if temperature is None:
         raise DataError(f"{where}: {skipped}")
