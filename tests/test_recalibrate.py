@@ -65,7 +65,9 @@ def test_recalibrate_stores_the_fitted_temperature_and_keeps_the_labels(
 
 def test_recalibrate_refuses_unknown_labels_and_too_few_rows(model_dir: Path, tmp_path: Path) -> None:
     rows = _held_out(model_dir, tmp_path / "heldout.jsonl")
-    with pytest.raises(DataError, match=r"row 3 has label 'protest'"):
+    with pytest.raises(
+        DataError, match=r"label\(s\) \['protest'\] are not in the label set .* \(first at row 3\)"
+    ):
         recalibrate(model_dir, rows[:3] + [{"text": "Demo.", "label": "protest"}] + rows[4:])
     with pytest.raises(DataError, match="fewer than min_calibration_rows=40"):
         recalibrate(model_dir, rows[:20])

@@ -15,30 +15,22 @@ Usage (the shipped model, trained on corpus v4, after ``apply_label_prior.py``):
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import corpus_tools as ct  # noqa: E402
+
 CORPUS = HERE / "data" / "corpus.jsonl"
-
-
-def read_articles(path: Path) -> list[dict[str, Any]]:
-    """The articles of a corpus JSONL file."""
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def held_out_rows(corpus: Path, trained_corpus: Path) -> tuple[list[dict[str, str]], list[str]]:
     """Labeled sentences of the articles in ``corpus`` that are not in ``trained_corpus`` nor in test."""
-    seen = {article["id"] for article in read_articles(trained_corpus)}
-    articles = [a for a in read_articles(corpus) if a["id"] not in seen and a["split"] != "test"]
-    rows = [
-        {"text": s["text"], "label": s["label"]}
-        for article in articles
-        for s in article["sentences"]
-        if s.get("label")
-    ]
+    seen = {article["id"] for article in ct.load_jsonl(trained_corpus)}
+    articles = [a for a in ct.load_jsonl(corpus) if a["id"] not in seen and a["split"] != "test"]
+    rows = [{"text": s["text"], "label": s["label"]} for article in articles for s in ct.labeled(article)]
     return rows, [a["id"] for a in articles]
 
 

@@ -65,7 +65,7 @@ def recalibrate(
         >>> recalibrate("runs/mine", "my_heldout.jsonl").temperature  # doctest: +SKIP
         1.07
     """
-    from kontak_nlp.data import check_columns, check_texts, read_table
+    from kontak_nlp.data import check_columns, check_texts, read_table, resolve_labels
     from kontak_nlp.evaluation.calibration import checked_temperature
     from kontak_nlp.inference.loader import load_model
 
@@ -75,7 +75,8 @@ def recalibrate(
     check_columns(ds, text_column, label_column, where=where)
     check_texts(ds, text_column, where=where)
     model = load_model(model_dir)
-    gold = _label_ids(ds[label_column], model.labels, where)
+    labels = resolve_labels(ds[label_column], model.labels, where=where)  # names the first unknown row
+    gold = np.array([labels.index(value) for value in ds[label_column]], dtype=np.int64)
     context = ds["context"] if "context" in ds.column_names else None  # used by context-trained models
     logits = model.predict_logits(ds[text_column], context=context, show_progress_bar=False)
     logits = np.asarray(logits, dtype=np.float64)
@@ -87,15 +88,6 @@ def recalibrate(
         _store(directory, result)
     logger.info("%s: T %.3f -> %.3f on %s", model_dir, result.old_temperature, temperature, result.source)
     return result
-
-
-def _label_ids(values: list[Any], labels: list[str], where: str) -> np.ndarray:
-    """Gold labels as column indices of the model's logits; the error names the first unknown row."""
-    index = {label: i for i, label in enumerate(labels)}
-    for row, value in enumerate(values):
-        if value not in index:
-            raise DataError(f"{where}: row {row} has label {value!r}, which the model does not have {labels}")
-    return np.array([index[v] for v in values], dtype=np.int64)
 
 
 def _store(directory: Path, result: Recalibration) -> None:
