@@ -7,8 +7,13 @@ stored calibration temperature) makes the calibrated probabilities ``softmax(z /
 renormalised: the Bayes correction for the new prior. Nothing is fitted on real-dev. The shares are
 recorded as ``label_prior`` in ``config.json``; applying twice is refused.
 
+A model trained without class weights (``class_weighting = "none"``) learned its training split's
+label shares instead of equal ones: ``--trained-corpus FILE`` divides them out, so the shift is
+``T * log(share / train_share)``, with ``train_share`` counted on FILE's train split.
+
 Usage:
     python training/apply_label_prior.py --model runs/news4      # before evaluate_default.py --install
+    python training/apply_label_prior.py --model runs/unweighted --trained-corpus corpus.jsonl
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
+from corpus_tools import labeled, load_jsonl  # same folder
 from safetensors.torch import load_file, save_file
 
 from kontak_nlp.checksums import CHECKSUM_FILE, write_checksums
@@ -31,8 +38,23 @@ HEADS = (
 )
 
 
-def apply_prior(directory: Path, shares: dict[str, float] = REAL_SHARES) -> bool:
-    """Add the prior to the head bias of the model in ``directory``; False if it holds no model."""
+def train_shares(corpus: Path) -> dict[str, float]:
+    """The label shares of the train split of a corpus file (the prior an unweighted model learned)."""
+    train = [article for article in load_jsonl(corpus) if article.get("split") == "train"]
+    counts = Counter(sent["label"] for article in train for sent in labeled(article))
+    if not counts:
+        raise SystemExit(f"{corpus}: no train-split sentences")
+    total = sum(counts.values())
+    return {label: count / total for label, count in counts.items()}
+
+
+def apply_prior(
+    directory: Path, shares: dict[str, float] = REAL_SHARES, trained: dict[str, float] | None = None
+) -> bool:
+    """Add the prior to the head bias of the model in ``directory``; False if it holds no model.
+
+    ``trained``: the label shares the model learned (None: equal shares, as balanced class weights give).
+    """
     config_file = directory / "config.json"
     heads = [(directory / name, key) for name, key in HEADS if (directory / name).exists()]
     if not config_file.exists() or not heads:
@@ -42,13 +64,15 @@ def apply_prior(directory: Path, shares: dict[str, float] = REAL_SHARES) -> bool
         raise SystemExit(f"{config_file}: a label prior is already applied")
     temperature = float(config.get("calibration_temperature") or 1.0)
     labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
-    shift = [temperature * math.log(shares[label]) for label in labels]
+    shift = [temperature * math.log(shares[label] / (trained or {}).get(label, 1.0)) for label in labels]
     for file, key in heads:
         weights = load_file(str(file))
         bias = weights[key]
         weights[key] = bias + bias.new_tensor(shift)
         save_file(weights, str(file), metadata={"format": "pt"})
     config["label_prior"] = {label: shares[label] for label in labels}
+    if trained:
+        config["label_prior_trained_shares"] = {label: round(trained[label], 4) for label in labels}
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if (directory / CHECKSUM_FILE).exists():
         write_checksums(directory)
@@ -59,8 +83,10 @@ def apply_prior(directory: Path, shares: dict[str, float] = REAL_SHARES) -> bool
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--trained-corpus", type=Path, help="corpus of a model trained without class weights")
     args = parser.parse_args()
-    done = [apply_prior(d) for d in (args.model, args.model / "adapter")]
+    trained = train_shares(args.trained_corpus) if args.trained_corpus else None
+    done = [apply_prior(d, trained=trained) for d in (args.model, args.model / "adapter")]
     if not any(done):
         raise SystemExit(f"{args.model}: no model found")
 
