@@ -66,3 +66,11 @@ def test_trained_shares_are_divided_out(model_dir: Path, tmp_path: Path) -> None
     got = Classifier.from_pretrained(model_dir, device="cpu").predict_proba(TEXTS)
     np.testing.assert_allclose(got, _expected(proba, labels, ratio), atol=1e-5)
     assert math.isclose(sum(trained.values()), 1.0)
+
+
+def test_a_label_missing_from_the_trained_shares_is_refused_before_any_write(model_dir: Path) -> None:
+    labels = Classifier.from_pretrained(model_dir, device="cpu").labels
+    files = {f.name: f.read_bytes() for f in model_dir.iterdir() if f.is_file()}
+    with pytest.raises(SystemExit, match=rf"no training share for label\(s\) \['{labels[-1]}'\]"):
+        apply_prior(model_dir, trained={label: 0.25 for label in labels[:-1]})
+    assert {f.name: f.read_bytes() for f in model_dir.iterdir() if f.is_file()} == files

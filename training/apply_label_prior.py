@@ -64,7 +64,11 @@ def apply_prior(
         raise SystemExit(f"{config_file}: a label prior is already applied")
     temperature = float(config.get("calibration_temperature") or 1.0)
     labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
-    shift = [temperature * math.log(shares[label] / (trained or {}).get(label, 1.0)) for label in labels]
+    learned = trained or dict.fromkeys(labels, 1.0)  # balanced class weights: equal shares
+    missing = [label for label in labels if not learned.get(label)]
+    if missing:  # checked before anything is written
+        raise SystemExit(f"{directory}: no training share for label(s) {missing}")
+    shift = [temperature * math.log(shares[label] / learned[label]) for label in labels]
     for file, key in heads:
         weights = load_file(str(file))
         bias = weights[key]
